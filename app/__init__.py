@@ -1,0 +1,3 @@
+"""Real-time interview-coaching service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,60 @@
+"""Builds the process's services and engines from settings (the composition root)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import upgrade_to_head
+from app.inference.registry import Engines
+from app.services.coaching.heuristic import HeuristicCoach
+from app.services.content import Content, load_content
+from app.services.export import ExportService
+from app.services.interview import InterviewService
+from app.services.statistics import StatisticsService
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    content: Content
+    engines: Engines
+    interview: InterviewService
+    statistics: StatisticsService
+    export: ExportService
+
+    async def aclose(self) -> None:
+        await self.engines.aclose()
+        await self.engine.dispose()
+
+
+def build_engines(settings: Settings) -> Engines:
+    return Engines(coach=HeuristicCoach())
+
+
+async def build_services(settings: Settings) -> Services:
+    if settings.db.auto_migrate:
+        await asyncio.to_thread(upgrade_to_head, settings.database_url)
+    engine = create_engine(settings.database_url, settings.db)
+    sessionmaker = create_sessionmaker(engine)
+    content = load_content()
+    engines = build_engines(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        content=content,
+        engines=engines,
+        interview=InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach),
+        statistics=StatisticsService(sessionmaker),
+        export=ExportService(sessionmaker),
+    )

@@ -1,0 +1,19 @@
+"""Domain errors, mapped once to HTTP responses and once to the socket's `error` message."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from app.errors import DomainError
+from app.schemas.ws import ErrorMessage
+
+
+def to_ws_error(exc: DomainError, session_id: str | None, reply_to: str | None) -> ErrorMessage:
+    return ErrorMessage(session_id=session_id, reply_to=reply_to, code=exc.code, message=exc.message)
+
+
+def install_http_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(status_code=exc.http_status, content={"error": {"code": exc.code, "message": exc.message}})

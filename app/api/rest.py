@@ -1,0 +1,82 @@
+"""REST routes: health, the HTTP twin of check-ins, research statistics and exports."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from app import __version__
+from app.api.container import Services
+from app.db.repositories.statistics import SummaryFilters
+from app.schemas.ws import Group, Likert, protocol_schema
+
+router = APIRouter()
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    started = time.perf_counter()
+    try:
+        async with svc.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        database: dict[str, Any] = {"status": "ok", "dialect": svc.engine.dialect.name,
+                                    "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+    except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
+        database = {"status": "error", "dialect": svc.engine.dialect.name, "error": type(exc).__name__}
+    engines = svc.engines.health()
+    status = "ok" if database["status"] == "ok" else "degraded"
+    return {"status": status, "version": __version__, "database": database, "engines": engines}
+
+
+@router.get("/ws/interview/schema")
+async def ws_schema() -> dict[str, Any]:
+    """JSON Schema of every WebSocket message, client and server."""
+    return protocol_schema()
+
+
+class CheckInRequest(BaseModel):
+    session_id: str = Field(min_length=1, max_length=64)
+    resume_token: str = Field(min_length=1, max_length=128)
+    confidence: Likert
+    stress: Likert
+    group: Group | None = None
+    id: str | None = Field(None, min_length=1, max_length=128, description="client message id (idempotency)")
+
+
+class CheckInResponse(BaseModel):
+    checkin_id: int
+    seq: int | None
+
+
+@router.post("/checkins", status_code=201)
+async def post_checkin(request: Request, body: CheckInRequest) -> CheckInResponse:
+    svc = services(request)
+    await svc.interview.authenticate(body.session_id, body.resume_token)
+    outcome = await svc.interview.checkin(body.session_id, body.confidence, body.stress, body.group, body.id)
+    logged = outcome.messages[0]
+    return CheckInResponse(checkin_id=logged.checkin_id, seq=logged.seq)  # type: ignore[union-attr]
+
+
+@router.get("/metrics/summary")
+async def metrics_summary(
+    request: Request,
+    since: Annotated[datetime | None, Query(description="sessions created at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="sessions created before (ISO 8601)")] = None,
+    style: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    return await services(request).statistics.summary(SummaryFilters(since=since, until=until, style=style))
+
+
+@router.get("/export/session/{session_id}")
+async def export_session(request: Request, session_id: str) -> dict[str, Any]:
+    return await services(request).export.session(session_id)

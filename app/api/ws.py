@@ -1,0 +1,160 @@
+"""`/ws/interview`: accept, parse, dispatch, reply. Decisions live in app/services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, assert_never
+
+from fastapi import APIRouter, WebSocket
+from pydantic import ValidationError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from app.api.container import Services
+from app.api.errors import to_ws_error
+from app.errors import Conflict, DomainError, InvalidInput, PayloadTooLarge
+from app.schemas import ws
+from app.services.interview import AnswerInput, Outcome
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+_FINISHING = ("session_complete", "session_ended")
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        location = ".".join(str(p) for p in err["loc"] if p not in ws.CLIENT_TYPES) or "message"
+        parts.append(f"{location}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class Connection:
+    """One client socket. Holds only which session it is bound to; the session lives in the database."""
+
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        self.websocket = websocket
+        self.services = services
+        self.session_id: str | None = None
+        self.session_open = False
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, message: ws.ServerMessage) -> None:
+        if message.session_id is None and self.session_id is not None:
+            message = message.model_copy(update={"session_id": self.session_id})
+        async with self._send_lock:
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                await self.websocket.send_text(message.model_dump_json())
+
+    async def send_outcome(self, outcome: Outcome) -> None:
+        for message in outcome.messages:
+            await self.send(message)
+            if message.type in _FINISHING:
+                self.session_open = False
+
+    async def send_error(self, exc: DomainError, reply_to: str | None) -> None:
+        log.info("ws error code=%s session=%s", exc.code, self.session_id)
+        await self.send(to_ws_error(exc, self.session_id, reply_to))
+
+    async def run(self) -> None:
+        while True:
+            try:
+                frame = await self.websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if frame["type"] == "websocket.disconnect":
+                return
+            if frame.get("text") is not None:
+                await self.on_text(frame["text"])
+            elif frame.get("bytes") is not None:
+                await self.on_bytes(frame["bytes"])
+
+    async def on_bytes(self, data: bytes) -> None:
+        await self.send_error(InvalidInput("binary frames are only accepted between audio_start and audio_end",
+                                           code="unexpected_binary"), None)
+
+    async def on_text(self, raw: str) -> None:
+        reply_to: str | None = None
+        try:
+            if len(raw) > self.services.settings.limits.max_message_bytes:
+                raise PayloadTooLarge(f"message is over {self.services.settings.limits.max_message_bytes} bytes")
+            try:
+                data: Any = json.loads(raw)
+            except ValueError:
+                raise InvalidInput("message is not valid JSON", code="invalid_json") from None
+            if not isinstance(data, dict):
+                raise InvalidInput("message must be a JSON object", code="invalid_message")
+            if isinstance(data.get("id"), str) and len(data["id"]) <= 128:
+                reply_to = data["id"]
+            kind = data.get("type")
+            if not isinstance(kind, str) or kind not in ws.CLIENT_TYPES:
+                raise InvalidInput(f"unknown message type {kind!r}", code="unknown_type")
+            try:
+                message = ws.client_message_adapter.validate_python(data)
+            except ValidationError as exc:
+                raise InvalidInput(f"invalid {kind}: {_describe_validation(exc)}") from None
+            await self.dispatch(message)
+        except DomainError as exc:
+            await self.send_error(exc, reply_to)
+        except Exception:
+            log.exception("unexpected error while handling a message (session=%s)", self.session_id)
+            await self.send_error(DomainError("internal error; the message was not processed", code="internal_error"),
+                                  reply_to)
+
+    def _bound(self) -> str:
+        if self.session_id is None:
+            raise Conflict("start or resume a session first", code="no_session")
+        return self.session_id
+
+    async def dispatch(self, message: ws.ClientMessage) -> None:
+        interview = self.services.interview
+        match message:
+            case ws.StartSession():
+                if self.session_open:
+                    raise Conflict("this socket already runs a session; end it first", code="session_already_started")
+                outcome, _token = await interview.start(message)
+                self.session_id, self.session_open = outcome.session_id, True
+                await self.send_outcome(outcome)
+            case ws.ResumeSession():
+                outcome = await interview.resume(message)
+                self.session_id = outcome.session_id
+                self.session_open = outcome.messages[0].status == "active"  # type: ignore[union-attr]
+                await self.send_outcome(outcome)
+            case ws.UserAnswer():
+                await self.on_answer(message)
+            case ws.SwitchStyle():
+                await self.send_outcome(await interview.switch_style(self._bound(), message))
+            case ws.CheckInMessage():
+                await self.send_outcome(
+                    await interview.checkin(self._bound(), message.confidence, message.stress, message.group, message.id)
+                )
+            case ws.Telemetry():
+                await self.send_outcome(await interview.telemetry(self._bound(), message))
+            case ws.Ping():
+                await self.send(ws.Pong(reply_to=message.id))
+            case ws.EndSession():
+                await self.send_outcome(await interview.end(self._bound(), message.id))
+            case _:
+                assert_never(message)
+
+    async def on_answer(self, message: ws.UserAnswer) -> None:
+        session_id = self._bound()
+        if (message.answer is None) == (message.audio is None):
+            raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
+        if message.audio is not None:
+            raise DomainError("spoken answers need the speech-to-text engine, which is not available",
+                              code="engine_unavailable")
+        assert message.answer is not None
+        given = AnswerInput(
+            text=message.answer, question_id=message.question_id, client_message_id=message.id,
+            client_metrics=message.metrics.model_dump(exclude_none=True) if message.metrics else None,
+        )
+        await self.send_outcome(await self.services.interview.answer(session_id, given))
+
+
+@router.websocket("/ws/interview")
+async def interview_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await Connection(websocket, websocket.app.state.services).run()

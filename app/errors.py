@@ -1,0 +1,53 @@
+"""Domain exceptions. Mapped once to HTTP (app/api/errors.py) and once to the WebSocket `error` message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the service reports to a client."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(DomainError):
+    code = "invalid_message"
+    http_status = 422
+
+
+class PayloadTooLarge(DomainError):
+    code = "message_too_large"
+    http_status = 413
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    http_status = 404
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    http_status = 403
+
+
+class Conflict(DomainError):
+    """The request is well formed but does not fit the session's current state."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    http_status = 429
+
+
+class EngineUnavailable(DomainError):
+    code = "engine_unavailable"
+    http_status = 503

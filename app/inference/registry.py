@@ -1,0 +1,36 @@
+"""The engines this process runs, chosen by settings. Each family is optional: a missing
+engine is reported by /health and its messages get an `engine_unavailable` error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.services.coaching.base import Coach
+
+
+@dataclass
+class Engines:
+    coach: Coach
+    stt: Any | None = None
+    tts: Any | None = None
+    head_pose: Any | None = None
+    speech_metrics: Any | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"coach": self.coach.health()}
+        for name in ("stt", "tts", "head_pose", "speech_metrics"):
+            engine = getattr(self, name)
+            if engine is not None:
+                report[name] = engine.health()
+            else:
+                report[name] = {"status": "unavailable", "error": self.errors.get(name, "not configured")}
+        return report
+
+    async def aclose(self) -> None:
+        for name in ("stt", "tts", "head_pose", "speech_metrics", "coach"):
+            engine = getattr(self, name)
+            close = getattr(engine, "aclose", None)
+            if close is not None:
+                await close()

@@ -1,0 +1,34 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import rest, ws
+from app.api.container import build_services
+from app.api.errors import install_http_handlers
+from app.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await build_services(settings)
+        try:
+            yield
+        finally:
+            await app.state.services.aclose()
+
+    app = FastAPI(title="Interview coach", version=__version__, lifespan=lifespan)
+    install_http_handlers(app)
+    app.include_router(rest.router)
+    app.include_router(ws.router)
+    return app

@@ -1,0 +1,229 @@
+"""Typed messages of `/ws/interview`: one pydantic model per `type`, joined in discriminated unions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+Group = Literal["control", "treatment"]
+ClientId = Annotated[str, Field(min_length=1, max_length=128)]
+Likert = Annotated[int, Field(ge=1, le=7)]
+
+
+class _Client(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: ClientId | None = None
+
+
+# --- client -> server -------------------------------------------------------------------
+
+
+class StartSession(_Client):
+    type: Literal["start_session"]
+    style: str = Field("neutral", max_length=32)
+    group: Group | None = None
+    participant_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    role: str | None = Field(None, max_length=200)
+    job_description: str | None = Field(None, max_length=4000)
+    question_count: int | None = Field(None, ge=1, le=20)
+    tts: bool = False
+
+
+class ResumeSession(_Client):
+    type: Literal["resume_session"]
+    session_id: str = Field(min_length=1, max_length=64)
+    resume_token: str = Field(min_length=1, max_length=128)
+    last_seq: int | None = Field(None, ge=0)
+
+
+class ClientMetrics(BaseModel):
+    """Metrics measured in the browser. Kept as sent; server measurements take precedence."""
+
+    model_config = ConfigDict(extra="allow")
+    speakingRate: float | None = Field(None, ge=0, le=600, description="words per minute")
+    pauseRatio: float | None = Field(None, ge=0, le=1)
+    gaze: float | None = Field(None, ge=0, le=1, description="share of time looking at the camera")
+    fillers: int | None = Field(None, ge=0, le=10_000, description="filler words counted")
+    fillersPerMin: float | None = Field(None, ge=0, le=600)
+    durationSec: float | None = Field(None, ge=0, le=3600)
+    latencyMs: float | None = Field(None, ge=0, le=3_600_000, description="question shown to answer started")
+
+
+class UserAnswer(_Client):
+    type: Literal["user_answer"]
+    answer: str | None = None
+    audio: str | None = Field(None, description="base64 of a WAV/FLAC/OGG/WebM/MP3 clip")
+    question_id: str | None = Field(None, max_length=64)
+    metrics: ClientMetrics | None = None
+
+
+class SwitchStyle(_Client):
+    type: Literal["switch_style"]
+    style: str = Field(max_length=32)
+
+
+class CheckInMessage(_Client):
+    type: Literal["checkin"]
+    group: Group | None = None
+    confidence: Likert
+    stress: Likert
+
+
+class Telemetry(_Client):
+    type: Literal["telemetry"]
+    event: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    latencyMs: float | None = Field(None, ge=0, le=3_600_000)
+    data: dict[str, Any] | None = None
+
+
+class Ping(_Client):
+    type: Literal["ping"]
+
+
+class EndSession(_Client):
+    type: Literal["end_session"]
+
+
+ClientMessage = Annotated[
+    StartSession | ResumeSession | UserAnswer | SwitchStyle | CheckInMessage | Telemetry | Ping | EndSession,
+    Field(discriminator="type"),
+]
+client_message_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CLIENT_TYPES = frozenset(
+    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in (StartSession, ResumeSession, UserAnswer, SwitchStyle, CheckInMessage, Telemetry, Ping, EndSession)
+)
+
+
+# --- server -> client -------------------------------------------------------------------
+
+
+class _Server(BaseModel):
+    session_id: str | None = None
+    seq: int | None = Field(None, description="per-session number of durable (replayable) messages")
+    reply_to: str | None = None
+
+
+class QuestionPayload(BaseModel):
+    question_id: str
+    index: int
+    text: str
+    category: str
+    follow_up: bool = False
+
+
+class QuestionMessage(_Server, QuestionPayload):
+    type: Literal["question"] = "question"
+
+
+class SessionStarted(_Server):
+    type: Literal["session_started"] = "session_started"
+    resume_token: str
+    style: str
+    group: Group
+    styles: list[str]
+    question_count: int
+    participant_id: str | None = None
+    tts: bool = False
+
+
+class SessionResumed(_Server):
+    type: Literal["session_resumed"] = "session_resumed"
+    style: str
+    group: Group
+    styles: list[str]
+    question_count: int
+    status: str
+    answered: int
+    question: QuestionPayload | None
+    replayed: int = 0
+    replay_complete: bool = True
+
+
+class InterviewerMessage(_Server):
+    type: Literal["interviewer_message"] = "interviewer_message"
+    text: str
+    follow_up: bool = False
+
+
+class Tip(BaseModel):
+    kind: str
+    text: str
+    evidence: str
+
+
+class TipsMessage(_Server):
+    type: Literal["tips"] = "tips"
+    items: list[Tip]
+    source: Literal["heuristic", "llm"]
+
+
+class AnswerMetricsMessage(_Server):
+    type: Literal["answer_metrics"] = "answer_metrics"
+    answer_id: int
+    metrics: dict[str, Any]
+    client_metrics: dict[str, Any] | None = None
+
+
+class SessionComplete(_Server):
+    type: Literal["session_complete"] = "session_complete"
+    summary: dict[str, Any]
+
+
+class StyleSwitched(_Server):
+    type: Literal["style_switched"] = "style_switched"
+    style: str
+    previous: str
+
+
+class CheckInLogged(_Server):
+    type: Literal["checkin_logged"] = "checkin_logged"
+    checkin_id: int
+
+
+class TelemetryLogged(_Server):
+    type: Literal["telemetry_logged"] = "telemetry_logged"
+    event: str
+
+
+class Pong(_Server):
+    type: Literal["pong"] = "pong"
+
+
+class SessionEnded(_Server):
+    type: Literal["session_ended"] = "session_ended"
+    summary: dict[str, Any]
+
+
+class ErrorMessage(_Server):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+
+
+ServerMessage = Annotated[
+    SessionStarted
+    | SessionResumed
+    | QuestionMessage
+    | InterviewerMessage
+    | TipsMessage
+    | AnswerMetricsMessage
+    | SessionComplete
+    | StyleSwitched
+    | CheckInLogged
+    | TelemetryLogged
+    | Pong
+    | SessionEnded
+    | ErrorMessage,
+    Field(discriminator="type"),
+]
+server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
+
+
+def protocol_schema() -> dict[str, Any]:
+    """JSON Schema of every client and server message."""
+    return {
+        "client": client_message_adapter.json_schema(),
+        "server": server_message_adapter.json_schema(),
+    }

@@ -1,0 +1,112 @@
+"""Style cards, question bank and study policy, loaded once from the data files in app/data."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+@dataclass(frozen=True)
+class StyleCard:
+    name: str
+    label: str
+    description: str
+    tone: str
+    follow_up_rate: float
+    acknowledgements: tuple[str, ...]
+    follow_ups: dict[str, str]
+    tip_prefix: str
+    closing: str
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    id: str
+    category: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GroupPolicy:
+    tips: str  # "none" | "after_each_answer"
+    live_nudges: bool
+
+    @property
+    def gives_tips(self) -> bool:
+        return self.tips == "after_each_answer"
+
+
+@dataclass(frozen=True)
+class StudyPolicy:
+    groups: dict[str, GroupPolicy]
+    when_group_missing: str  # "error" | "block_randomised"
+    block_size: int
+    seed: int
+    abandoned_after_minutes: int
+
+
+@dataclass(frozen=True)
+class Content:
+    styles: dict[str, StyleCard]
+    questions: tuple[BankQuestion, ...]
+    policy: StudyPolicy
+
+    @property
+    def style_names(self) -> list[str]:
+        return sorted(self.styles)
+
+    def question(self, question_id: str) -> BankQuestion | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def plan(self, count: int, seed: str) -> list[str]:
+        """A reproducible plan that rotates through the categories, so short plans stay varied."""
+        rng = random.Random(seed)
+        by_category: dict[str, list[BankQuestion]] = {}
+        for q in self.questions:
+            by_category.setdefault(q.category, []).append(q)
+        pools = {c: rng.sample(qs, len(qs)) for c, qs in sorted(by_category.items())}
+        order = rng.sample(sorted(pools), len(pools))
+        plan: list[str] = []
+        while len(plan) < count and any(pools.values()):
+            for category in order:
+                if pools[category] and len(plan) < count:
+                    plan.append(pools[category].pop().id)
+        return plan
+
+
+def _load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache
+def load_content(data_dir: Path = DATA_DIR) -> Content:
+    styles = {}
+    for path in sorted((data_dir / "styles").glob("*.json")):
+        raw = _load_json(path)
+        styles[raw["name"]] = StyleCard(
+            name=raw["name"],
+            label=raw["label"],
+            description=raw["description"],
+            tone=raw["tone"],
+            follow_up_rate=float(raw["follow_up_rate"]),
+            acknowledgements=tuple(raw["acknowledgements"]),
+            follow_ups=dict(raw["follow_ups"]),
+            tip_prefix=raw["tip_prefix"],
+            closing=raw["closing"],
+        )
+    questions = tuple(BankQuestion(**q) for q in _load_json(data_dir / "questions.json")["questions"])
+    raw_policy = _load_json(data_dir / "study_policy.json")
+    policy = StudyPolicy(
+        groups={name: GroupPolicy(**g) for name, g in raw_policy["groups"].items()},
+        when_group_missing=raw_policy["assignment"]["when_group_missing"],
+        block_size=int(raw_policy["assignment"]["block_size"]),
+        seed=int(raw_policy["assignment"]["seed"]),
+        abandoned_after_minutes=int(raw_policy["abandoned_after_minutes"]),
+    )
+    return Content(styles=styles, questions=questions, policy=policy)

@@ -1,0 +1,89 @@
+"""Control-vs-treatment statistics from per-group moments computed in SQL.
+
+Per group: n, mean, SD and the t-based 95 % CI of the mean. Between groups
+(treatment − control): the difference with its Welch 95 % CI, Welch's t, df and
+two-sided p, and Hedges' g (pooled SD, small-sample correction J) with its
+normal-approximation 95 % CI.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from scipy import stats as scipy_stats
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.repositories.statistics import METRICS, GroupMoments, StatisticsRepository, SummaryFilters
+
+GROUPS = ("control", "treatment")
+
+
+def describe(m: GroupMoments | None) -> dict[str, Any]:
+    if m is None or m.n == 0 or m.mean is None:
+        return {"n": 0, "mean": None, "sd": None, "ci95": None}
+    if m.n < 2 or m.sum_sq_dev is None:
+        return {"n": m.n, "mean": m.mean, "sd": None, "ci95": None}
+    sd = math.sqrt(max(m.sum_sq_dev, 0.0) / (m.n - 1))
+    half = float(scipy_stats.t.ppf(0.975, m.n - 1)) * sd / math.sqrt(m.n)
+    return {"n": m.n, "mean": m.mean, "sd": sd, "ci95": [m.mean - half, m.mean + half]}
+
+
+def compare(control: dict[str, Any], treatment: dict[str, Any]) -> dict[str, Any] | None:
+    """Treatment − control. None when either group has fewer than 2 observations."""
+    n1, n2 = treatment["n"], control["n"]
+    if n1 < 2 or n2 < 2 or treatment["sd"] is None or control["sd"] is None:
+        return None
+    m1, m2, s1, s2 = treatment["mean"], control["mean"], treatment["sd"], control["sd"]
+    diff = m1 - m2
+    v1, v2 = s1 * s1 / n1, s2 * s2 / n2
+    se = math.sqrt(v1 + v2)
+    result: dict[str, Any] = {"difference": diff}
+    if se == 0:
+        result.update(ci95=None, t=None, df=None, p=None, hedges_g=None, hedges_g_ci95=None)
+        return result
+    df = (v1 + v2) ** 2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
+    t = diff / se
+    half = float(scipy_stats.t.ppf(0.975, df)) * se
+    pooled = math.sqrt(((n1 - 1) * s1 * s1 + (n2 - 1) * s2 * s2) / (n1 + n2 - 2))
+    j = 1 - 3 / (4 * (n1 + n2) - 9)
+    g = j * diff / pooled if pooled > 0 else None
+    g_ci = None
+    if g is not None:
+        se_g = math.sqrt((n1 + n2) / (n1 * n2) + g * g / (2 * (n1 + n2)))
+        g_ci = [g - 1.959964 * se_g, g + 1.959964 * se_g]
+    result.update(
+        ci95=[diff - half, diff + half], t=t, df=df, p=float(2 * scipy_stats.t.sf(abs(t), df)),
+        hedges_g=g, hedges_g_ci95=g_ci,
+    )
+    return result
+
+
+class StatisticsService:
+    """Builds the `/metrics/summary` report."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def summary(self, filters: SummaryFilters) -> dict[str, Any]:
+        async with self._sessionmaker() as db:
+            repo = StatisticsRepository(db)
+            counts = await repo.counts(filters)
+            metrics: dict[str, Any] = {}
+            for metric in METRICS:
+                moments = {m.group: m for m in await repo.metric_moments(metric, filters)}
+                per_group = {g: describe(moments.get(g)) for g in GROUPS}
+                metrics[metric] = {
+                    "groups": per_group,
+                    "treatment_minus_control": compare(per_group["control"], per_group["treatment"]),
+                }
+        return {
+            "filters": {
+                "since": filters.since.isoformat() if filters.since else None,
+                "until": filters.until.isoformat() if filters.until else None,
+                "style": filters.style,
+            },
+            "unit_of_analysis": "session (each session's mean per metric)",
+            "groups": {g: counts.get(g, {"sessions": 0, "answers": 0}) for g in GROUPS},
+            "metrics": metrics,
+        }
