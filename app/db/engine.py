@@ -16,8 +16,15 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, settings: DatabaseSettings) -> AsyncEngine:
     if is_sqlite(url):
+        # One connection per process: SQLite has a single writer anyway, and queueing on the
+        # pool is an asyncio wait, whereas contending connections poll in SQLite's busy
+        # handler with sleeps of up to 100 ms. Other processes still meet the busy timeout.
         engine = create_async_engine(
-            url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000}
+            url,
+            connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=settings.sqlite_busy_timeout_ms / 1000,
         )
         _configure_sqlite(engine, settings)
         return engine

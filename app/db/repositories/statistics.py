@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Answer, CheckIn, InterviewSession, TelemetryEvent
@@ -26,7 +27,7 @@ class SummaryFilters:
     style: str | None = None
 
 
-def _metric_sources() -> dict[str, tuple[type, ColumnElement[float]]]:
+def _metric_sources() -> dict[str, tuple[Any, Any]]:
     return {
         "speaking_rate_wpm": (Answer, Answer.speaking_rate_wpm),
         "pause_ratio": (Answer, Answer.pause_ratio),
@@ -110,3 +111,32 @@ class StatisticsRepository:
             GroupMoments(g, int(n), float(m) if m is not None else None, float(ss) if ss is not None else None)
             for g, n, m, ss in rows
         ]
+
+    async def coach_sources(self, filters: SummaryFilters) -> dict[str, dict[str, Any]]:
+        """Per group: answers, LLM attempts (a model was tried), LLM answers and LLM latency (issue 5)."""
+        llm_latency = case((Answer.coach_source == "llm", Answer.llm_latency_ms), else_=None)
+        stmt = self._session_filter(
+            select(
+                InterviewSession.group,
+                func.count(Answer.id),
+                func.count(Answer.llm_model),
+                func.sum(case((Answer.coach_source == "llm", 1), else_=0)),
+                func.avg(llm_latency),
+                func.max(llm_latency),
+                func.avg(Answer.llm_latency_ms),
+            )
+            .join(Answer, Answer.session_id == InterviewSession.id)
+            .group_by(InterviewSession.group),
+            filters,
+        )
+        if filters.style is not None:
+            stmt = stmt.where(Answer.style == filters.style)
+        out: dict[str, dict[str, Any]] = {}
+        for group, answers, attempted, answered, mean_ok, max_ok, mean_all in (await self.db.execute(stmt)).all():
+            out[group] = {
+                "answers": int(answers), "llm_attempted": int(attempted), "llm_answered": int(answered or 0),
+                "llm_latency_ms_mean": float(mean_ok) if mean_ok is not None else None,
+                "llm_latency_ms_max": float(max_ok) if max_ok is not None else None,
+                "llm_attempt_latency_ms_mean": float(mean_all) if mean_all is not None else None,
+            }
+        return out

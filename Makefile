@@ -1,0 +1,42 @@
+# One command to run, one to test. Everything is installed into ./.venv by these targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+OPENCV_HEADLESS := opencv-python-headless==4.11.0.86
+
+.PHONY: install install-dev run test lint bench system-test-deps
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	@# mediapipe depends on the GUI build of OpenCV; both provide cv2, so keep only the headless one.
+	$(PIP) uninstall -y -q opencv-contrib-python opencv-python 2>/dev/null || true
+	$(PIP) install -q --force-reinstall --no-deps $(OPENCV_HEADLESS)
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.dev
+
+run: install
+	$(PY) -m app serve
+
+# Debian's Chromium for the browser tests (never a browser download by a test tool).
+system-test-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@command -v pg_isready >/dev/null 2>&1 && { pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; } || true
+
+lint: install-dev
+	$(PY) -m ruff check app tests bench
+	$(PY) -m mypy app
+
+test: install-dev system-test-deps lint
+	$(PY) -m pytest -q
+
+bench: install-dev
+	$(PY) bench/ws_turns.py

@@ -1,0 +1,105 @@
+"""/metrics/summary against scipy on a seeded data set stored in the real database."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from scipy import stats
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.orm import Session
+
+from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession
+from tests.conftest import sync_url
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _seed(url: str, n_sessions: int = 40, seed: int = 7) -> dict[str, dict[str, list[float]]]:
+    """Insert sessions with 1-4 answers each; return per-session means per group and metric."""
+    rng = random.Random(seed)
+    expected: dict[str, dict[str, list[float]]] = {"control": {}, "treatment": {}}
+    engine = create_sync_engine(sync_url(url))
+    with Session(engine) as db, db.begin():
+        for i in range(n_sessions):
+            group = "treatment" if i % 2 else "control"
+            created = START + timedelta(hours=i)
+            sid = f"s{i:04d}"
+            style = "supportive" if i % 3 else "challenging"
+            db.add(InterviewSession(
+                id=sid, resume_token_hash="x" * 64, participant_id=f"P{i}", group=group, style=style, initial_style=style,
+                question_plan=[], question_count=4, plan_position=0, follow_up_pending=False, status="completed",
+                tts=False, next_seq=1, created_at=created, updated_at=created,
+            ))
+            db.flush()
+            rates: list[float] = []
+            for k in range(rng.randint(1, 4)):
+                q = AskedQuestion(session_id=sid, index=k, plan_position=k, question_id=f"q{k}", text="q", category="general",
+                                  is_follow_up=False, style=style, seq=k, asked_at=created)
+                db.add(q)
+                db.flush()
+                rate = rng.gauss(150 if group == "treatment" else 135, 15)
+                gaze = None if rng.random() < 0.2 else min(1.0, max(0.0, rng.gauss(0.7, 0.1)))
+                rates.append(rate)
+                db.add(Answer(session_id=sid, asked_question_id=q.id, input_mode="text", text="a", style=style,
+                              speaking_rate_wpm=rate, gaze=gaze, server_metrics={}, tips=[], coach_source="heuristic",
+                              interviewer_message="ok", created_at=created))
+            expected[group].setdefault("speaking_rate_wpm", []).append(float(np.mean(rates)))
+            conf = rng.randint(1, 7)
+            db.add(CheckIn(session_id=sid, confidence=conf, stress=rng.randint(1, 7), style=style, created_at=created))
+            expected[group].setdefault("confidence", []).append(conf)
+    engine.dispose()
+    return expected
+
+
+def _hedges_g(t: list[float], c: list[float]) -> float:
+    n1, n2 = len(t), len(c)
+    pooled = math.sqrt(((n1 - 1) * np.var(t, ddof=1) + (n2 - 1) * np.var(c, ddof=1)) / (n1 + n2 - 2))
+    return (1 - 3 / (4 * (n1 + n2) - 9)) * (np.mean(t) - np.mean(c)) / pooled
+
+
+@pytest.mark.parametrize("metric", ["speaking_rate_wpm", "confidence"])
+def test_summary_matches_scipy(client: TestClient, clean_database: str, metric: str) -> None:
+    expected = _seed(clean_database)
+    summary = client.get("/metrics/summary").json()
+    assert summary["groups"]["control"]["sessions"] == 20 and summary["groups"]["treatment"]["sessions"] == 20
+    result = summary["metrics"][metric]
+    t_vals, c_vals = expected["treatment"][metric], expected["control"][metric]
+    for name, values in (("treatment", t_vals), ("control", c_vals)):
+        g = result["groups"][name]
+        assert g["n"] == len(values)
+        assert g["mean"] == pytest.approx(np.mean(values), rel=1e-9)
+        assert g["sd"] == pytest.approx(np.std(values, ddof=1), rel=1e-9)
+        low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+        assert g["ci95"] == pytest.approx([low, high], rel=1e-9)
+    diff = result["treatment_minus_control"]
+    welch = stats.ttest_ind(t_vals, c_vals, equal_var=False)
+    assert diff["difference"] == pytest.approx(np.mean(t_vals) - np.mean(c_vals), rel=1e-9)
+    assert diff["t"] == pytest.approx(welch.statistic, rel=1e-9)
+    assert diff["p"] == pytest.approx(welch.pvalue, rel=1e-8)
+    ci = welch.confidence_interval(0.95)
+    assert diff["ci95"] == pytest.approx([ci.low, ci.high], rel=1e-9)
+    assert diff["hedges_g"] == pytest.approx(_hedges_g(t_vals, c_vals), rel=1e-9)
+    low, high = diff["hedges_g_ci95"]
+    assert low < diff["hedges_g"] < high
+
+
+def test_summary_filters_by_date_and_style(client: TestClient, clean_database: str) -> None:
+    _seed(clean_database)
+    until = (START + timedelta(hours=10)).isoformat()
+    summary = client.get("/metrics/summary", params={"until": until}).json()
+    assert summary["groups"]["control"]["sessions"] + summary["groups"]["treatment"]["sessions"] == 10
+    styled = client.get("/metrics/summary", params={"style": "challenging"}).json()
+    assert styled["groups"]["control"]["sessions"] + styled["groups"]["treatment"]["sessions"] == 14  # i % 3 == 0
+    assert styled["metrics"]["gaze"]["groups"]["control"]["n"] <= 7
+
+
+def test_unmeasured_metric_is_null_not_zero(client: TestClient) -> None:
+    summary = client.get("/metrics/summary").json()
+    pause = summary["metrics"]["pause_ratio"]
+    assert pause["groups"]["control"] == {"n": 0, "mean": None, "sd": None, "ci95": None}
+    assert pause["treatment_minus_control"] is None
