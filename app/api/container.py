@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.inference.registry import Engines
-from app.services.coaching.heuristic import HeuristicCoach
+from app.services.coaching.factory import build_coach
 from app.services.content import Content, load_content
 from app.services.export import ExportService
 from app.services.interview import InterviewService
@@ -38,7 +38,7 @@ class Services:
 
 
 def build_engines(settings: Settings) -> Engines:
-    return Engines(coach=HeuristicCoach())
+    return Engines(coach=build_coach(settings))
 
 
 async def build_services(settings: Settings) -> Services:

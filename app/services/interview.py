@@ -215,7 +215,7 @@ class InterviewService:
                 session_id=session.id, reply_to=msg.id, style=session.style, group=session.group,  # type: ignore[arg-type]
                 styles=self.content.style_names, question_count=session.question_count, status=session.status,
                 answered=answered, question=_question_payload(pending) if pending else None,
-                replayed=len(replay), replay_complete=complete,
+                replayed=len(replay), replay_complete=complete, tts=session.tts,
             )
         return Outcome(session.id, [resumed, *replay])
 
@@ -281,6 +281,8 @@ class InterviewService:
             created = now()
             elapsed_ms = (given.received_at - current.asked_at).total_seconds() * 1000
             server_metrics = {**server_metrics, "answer_elapsed_ms": round(elapsed_ms, 1)}
+            if reply.extra:  # e.g. why the LLM was not used this turn
+                server_metrics["coach"] = reply.extra
             answer = Answer(
                 session_id=session_id, asked_question_id=current.id, client_message_id=given.client_message_id,
                 input_mode=given.input_mode, text=text, style=session.style,

@@ -59,6 +59,15 @@ def compare(control: dict[str, Any], treatment: dict[str, Any]) -> dict[str, Any
     return result
 
 
+def coach_summary(row: dict[str, Any] | None) -> dict[str, Any]:
+    """Who answered the turns: fallback rate = heuristic answers / turns where an LLM was tried."""
+    row = row or {"answers": 0, "llm_attempted": 0, "llm_answered": 0, "llm_latency_ms_mean": None,
+                  "llm_latency_ms_max": None, "llm_attempt_latency_ms_mean": None}
+    attempted = row["llm_attempted"]
+    rate = (attempted - row["llm_answered"]) / attempted if attempted else None
+    return {**row, "fallback_rate": rate}
+
+
 class StatisticsService:
     """Builds the `/metrics/summary` report."""
 
@@ -69,6 +78,7 @@ class StatisticsService:
         async with self._sessionmaker() as db:
             repo = StatisticsRepository(db)
             counts = await repo.counts(filters)
+            coach = await repo.coach_sources(filters)
             metrics: dict[str, Any] = {}
             for metric in METRICS:
                 moments = {m.group: m for m in await repo.metric_moments(metric, filters)}
@@ -86,4 +96,5 @@ class StatisticsService:
             "unit_of_analysis": "session (each session's mean per metric)",
             "groups": {g: counts.get(g, {"sessions": 0, "answers": 0}) for g in GROUPS},
             "metrics": metrics,
+            "coach": {g: coach_summary(coach.get(g)) for g in GROUPS},
         }

@@ -69,6 +69,13 @@ def heuristic_tips(context: TurnContext) -> list[CoachTip]:
     return tips[:MAX_TIPS]
 
 
+def follow_up_roll(context: TurnContext) -> bool:
+    """Whether this turn may follow up at all: the style card's rate, drawn reproducibly per turn."""
+    if not context.may_follow_up or context.question.is_follow_up:
+        return False
+    return _rng(context).random() < context.style.follow_up_rate
+
+
 def choose_follow_up(context: TurnContext) -> str | None:
     """A follow-up when the answer is incomplete, as often as the style card says."""
     if not context.may_follow_up or context.question.is_follow_up:
@@ -84,7 +91,7 @@ def choose_follow_up(context: TurnContext) -> str | None:
         reason = "vague"
     else:
         return None
-    if _rng(context).random() >= context.style.follow_up_rate:
+    if not follow_up_roll(context):
         return None
     return context.style.follow_ups[reason]
 

@@ -1,0 +1,141 @@
+"""A real chat-completions server on 127.0.0.1 for tests and benchmarks, run in a thread.
+
+It speaks enough of the OpenAI protocol (POST /v1/chat/completions, JSON or SSE) and
+plays one scenario at a time: good, slow, HTTP errors, malformed or schema-breaking
+replies. It records every request body so tests can check what the model was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+GOOD_MESSAGE = "Thank you, that gives me a clear picture."
+
+
+@dataclass
+class Scenario:
+    """`reply` is good | malformed | schema | not_completion; `fail_first` requests get `status` first."""
+
+    reply: str = "good"
+    delay_s: float = 0.0
+    status: int = 200
+    retry_after: str | None = None
+    fail_first: int | None = None  # None: every request fails with `status` (when status != 200)
+
+
+def good_content(body: dict[str, Any]) -> str:
+    user = body["messages"][-1]["content"]
+    data = json.loads(user.split("<<<INTERVIEW_DATA\n", 1)[1].split("\nINTERVIEW_DATA>>>", 1)[0])
+    planned = data.get("planned_next_question")
+    role = data.get("role") or "this"
+    tips = []
+    if "tips: requested" in user:
+        words = len((data.get("answer") or "").split())
+        tips = [{"kind": "length", "text": "Add one concrete example with a number.", "evidence": f"{words} words"}]
+    return json.dumps({
+        "interviewer_message": GOOD_MESSAGE,
+        "follow_up": None,
+        "next_question": f"For the {role} role: {planned['text']}" if planned else None,
+        "tips": tips,
+    })
+
+
+def schema_breaking_content(body: dict[str, Any]) -> str:
+    return json.dumps({"interviewer_message": "x" * 5000, "tips": [{"kind": "pace", "text": "Slow down."}]})
+
+
+@dataclass
+class StubLlm:
+    scenario: Scenario = field(default_factory=Scenario)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    port: int = 0
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+    _stopping: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def reset(self, scenario: Scenario | None = None) -> None:
+        self.scenario = scenario or Scenario()
+        self.requests.clear()
+
+    async def _wait(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < end:
+            await asyncio.sleep(min(0.05, max(end - time.monotonic(), 0)))
+
+    async def _handle(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        s = self.scenario
+        await self._wait(s.delay_s)
+        if s.status != 200 and (s.fail_first is None or len(self.requests) <= s.fail_first):
+            headers = {"Retry-After": s.retry_after} if s.retry_after is not None else {}
+            return JSONResponse({"error": {"message": "stub failure"}}, status_code=s.status, headers=headers)
+        if s.reply == "not_completion":
+            return Response("<html>gateway error</html>", media_type="text/html")
+        content = {
+            "good": good_content, "schema": schema_breaking_content,
+            "malformed": lambda _b: 'Sure! Here is the JSON: {"interviewer_message": "Thanks",',
+        }[s.reply](body)
+        model = body.get("model", "stub")
+        if body.get("stream"):
+            return StreamingResponse(self._sse(content, model), media_type="text/event-stream")
+        return JSONResponse({
+            "id": "cmpl-stub", "object": "chat.completion", "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        })
+
+    @staticmethod
+    async def _sse(content: str, model: str) -> Any:
+        for i in range(0, len(content), 12):
+            chunk = {"model": model, "choices": [{"index": 0, "delta": {"content": content[i:i + 12]}}]}
+            yield f"data: {json.dumps(chunk)}\n\n"
+            await asyncio.sleep(0)
+        yield "data: [DONE]\n\n"
+
+    def start(self) -> StubLlm:
+        app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("stub LLM server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def refused_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (the port was free a moment ago)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
