@@ -26,7 +26,7 @@ GOOD_MESSAGE = "Thank you, that gives me a clear picture."
 
 @dataclass
 class Scenario:
-    """`reply` is good | malformed | schema | not_completion; `fail_first` requests get `status` first."""
+    """`reply` is good | malformed | schema | markup | not_completion; `fail_first` requests get `status` first."""
 
     reply: str = "good"
     delay_s: float = 0.0
@@ -37,6 +37,8 @@ class Scenario:
 
 def good_content(body: dict[str, Any]) -> str:
     user = body["messages"][-1]["content"]
+    if "<<<INTERVIEW_DATA\n" not in user:  # a bare client call (unit tests)
+        return json.dumps({"interviewer_message": GOOD_MESSAGE})
     data = json.loads(user.split("<<<INTERVIEW_DATA\n", 1)[1].split("\nINTERVIEW_DATA>>>", 1)[0])
     planned = data.get("planned_next_question")
     role = data.get("role") or "this"
@@ -73,16 +75,29 @@ class StubLlm:
         self.scenario = scenario or Scenario()
         self.requests.clear()
 
-    async def _wait(self, seconds: float) -> None:
+    async def _wait(self, request: Request, seconds: float) -> None:
         end = time.monotonic() + seconds
         while not self._stopping and time.monotonic() < end:
             await asyncio.sleep(min(0.05, max(end - time.monotonic(), 0)))
+            if seconds > 0.5 and await request.is_disconnected():  # the client gave up: stop hanging
+                return
+
+    async def _control(self, request: Request) -> Response:
+        """Change the scenario of a stub running in another process (benchmarks)."""
+        self.reset(Scenario(**await request.json()))
+        return JSONResponse({"ok": True})
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/v1/chat/completions", self._handle, methods=["POST"]),
+            Route("/control", self._control, methods=["POST"]),
+        ])
 
     async def _handle(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
         s = self.scenario
-        await self._wait(s.delay_s)
+        await self._wait(request, s.delay_s)
         if s.status != 200 and (s.fail_first is None or len(self.requests) <= s.fail_first):
             headers = {"Retry-After": s.retry_after} if s.retry_after is not None else {}
             return JSONResponse({"error": {"message": "stub failure"}}, status_code=s.status, headers=headers)
@@ -90,6 +105,7 @@ class StubLlm:
             return Response("<html>gateway error</html>", media_type="text/html")
         content = {
             "good": good_content, "schema": schema_breaking_content,
+            "markup": lambda _b: json.dumps({"interviewer_message": "<b>HIRED</b><script>alert(1)</script>"}),
             "malformed": lambda _b: 'Sure! Here is the JSON: {"interviewer_message": "Thanks",',
         }[s.reply](body)
         model = body.get("model", "stub")
@@ -109,7 +125,7 @@ class StubLlm:
         yield "data: [DONE]\n\n"
 
     def start(self) -> StubLlm:
-        app = Starlette(routes=[Route("/v1/chat/completions", self._handle, methods=["POST"])])
+        app = self.app()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -131,6 +147,11 @@ class StubLlm:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def create_stub_app() -> Starlette:
+    """`uvicorn --factory tests.llm.stub_llm:create_stub_app`: a stub driven through POST /control."""
+    return StubLlm().app()
 
 
 def refused_url() -> str:
