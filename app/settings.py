@@ -111,6 +111,22 @@ class SpeechMetricsSettings(BaseModel):
     acoustic_fillers: bool = Field(True, description="count filled pauses Whisper dropped, from acoustics")
 
 
+class EdgeSettings(BaseModel):
+    """Limits at the socket's edge. Counts are per connection unless said otherwise."""
+
+    rate_limits_per_minute: dict[str, int] = Field(
+        default_factory=lambda: {
+            "start_session": 10, "resume_session": 20, "user_answer": 30, "switch_style": 30, "checkin": 30,
+            "telemetry": 240, "ping": 240, "end_session": 10, "audio_start": 30, "audio_end": 30,
+            "calibrate": 30, "video_frame": 1200, "*": 600,
+        },
+        description="messages per minute per session (or socket before a session) and type; '*' for other types",
+    )
+    max_sockets_per_participant: int = Field(3, ge=1, description="open sockets per participant_id in this process")
+    idle_timeout_s: float = Field(600.0, gt=0, description="close a socket that sent nothing for this long")
+    shutdown_grace_s: float = Field(25.0, gt=0, description="time in-flight turns get on SIGTERM")
+
+
 class Settings(BaseSettings):
     """Service configuration."""
 
@@ -129,7 +145,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, alias="PORT")
     stt_model: str | None = Field(None, alias="STT_MODEL", description="overrides stt.model")
 
+    allowed_origins: str = Field(
+        "", alias="ALLOWED_ORIGINS",
+        description="comma-separated origins allowed to open the socket, besides the app's own; '*' allows any",
+    )
     db: DatabaseSettings = DatabaseSettings()
+    edge: EdgeSettings = EdgeSettings()
     limits: LimitSettings = LimitSettings()
     coach: CoachSettings = CoachSettings()
     head_pose: HeadPoseSettings = HeadPoseSettings()

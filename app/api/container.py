@@ -10,12 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade_to_head
+from app.inference.head_pose.factory import build_head_pose
 from app.inference.registry import Engines
+from app.inference.tts.factory import build_tts
 from app.services.coaching.factory import build_coach
 from app.services.content import Content, load_content
 from app.services.export import ExportService
 from app.services.interview import InterviewService
 from app.services.statistics import StatisticsService
+from app.services.voice import VoiceService
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class Services:
     interview: InterviewService
     statistics: StatisticsService
     export: ExportService
+    voice: VoiceService | None = None
 
     async def aclose(self) -> None:
         await self.engines.aclose()
@@ -38,7 +42,14 @@ class Services:
 
 
 def build_engines(settings: Settings) -> Engines:
-    return Engines(coach=build_coach(settings))
+    engines = Engines(coach=build_coach(settings))
+    for name, factory in (("head_pose", build_head_pose), ("tts", build_tts)):
+        try:
+            setattr(engines, name, factory(settings))
+        except Exception as exc:  # a missing engine is reported by /health; the rest still runs
+            log.exception("the %s engine could not be built", name)
+            engines.errors[name] = f"{type(exc).__name__}: {exc}"
+    return engines
 
 
 async def build_services(settings: Settings) -> Services:
@@ -48,6 +59,7 @@ async def build_services(settings: Settings) -> Services:
     sessionmaker = create_sessionmaker(engine)
     content = load_content()
     engines = build_engines(settings)
+    await engines.warm()
     return Services(
         settings=settings,
         engine=engine,
@@ -57,4 +69,6 @@ async def build_services(settings: Settings) -> Services:
         interview=InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach),
         statistics=StatisticsService(sessionmaker),
         export=ExportService(sessionmaker),
+        voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
+        if engines.tts is not None else None,
     )

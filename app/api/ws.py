@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any, assert_never
 
 from fastapi import APIRouter, WebSocket
@@ -13,8 +14,11 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.container import Services
 from app.api.errors import to_ws_error
-from app.errors import Conflict, DomainError, InvalidInput, PayloadTooLarge
+from app.api.guards import RateLimiter, origin_allowed, security_log
+from app.api.media import FramePump, SpeechPump, decode_frame
+from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
 from app.schemas import ws
+from app.services.camera import CameraSession
 from app.services.interview import AnswerInput, Outcome
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,13 @@ class Connection:
         self.services = services
         self.session_id: str | None = None
         self.session_open = False
+        self.participant_id: str | None = None
+        self.limiter = RateLimiter(services.settings.edge.rate_limits_per_minute)
         self._send_lock = asyncio.Lock()
+        self.tts = False  # the bound session asked for the interviewer's voice
+        self.camera = CameraSession(services.settings.head_pose)
+        self._frames: FramePump | None = None
+        self._speaker: SpeechPump | None = None
 
     async def send(self, message: ws.ServerMessage) -> None:
         if message.session_id is None and self.session_id is not None:
@@ -48,20 +58,49 @@ class Connection:
             if self.websocket.application_state == WebSocketState.CONNECTED:
                 await self.websocket.send_text(message.model_dump_json())
 
-    async def send_outcome(self, outcome: Outcome) -> None:
+    async def send_outcome(self, outcome: Outcome, *, speak: bool = True) -> None:
         for message in outcome.messages:
             await self.send(message)
             if message.type in _FINISHING:
                 self.session_open = False
+            self._after_send(message, speak)
+
+    def _after_send(self, message: ws.ServerMessage, speak: bool) -> None:
+        """Camera and voice follow the conversation: a new question starts a new answer window."""
+        if isinstance(message, ws.SessionStarted | ws.SessionResumed):
+            self.tts = message.tts
+        if isinstance(message, ws.QuestionMessage | ws.SessionResumed):
+            self.camera.start_answer(time.monotonic())
+        if speak and self.tts and isinstance(message, ws.QuestionMessage | ws.InterviewerMessage) and message.text:
+            self._say(message.seq, message.text, message.reply_to)
+
+    def _say(self, seq: int | None, text: str, reply_to: str | None) -> None:
+        if self._speaker is None:
+            voice = self.services.voice
+            if voice is None:
+                log.info("tts requested but no TTS engine (session=%s)", self.session_id)
+                return
+            self._speaker = SpeechPump(voice, self.services.settings.tts.max_pending, self.send, self.send_error)
+        self._speaker.say(seq, text, reply_to)
+
+    async def aclose(self) -> None:
+        for pump in (self._frames, self._speaker):
+            if pump is not None:
+                await pump.aclose()
 
     async def send_error(self, exc: DomainError, reply_to: str | None) -> None:
         log.info("ws error code=%s session=%s", exc.code, self.session_id)
         await self.send(to_ws_error(exc, self.session_id, reply_to))
 
     async def run(self) -> None:
+        idle_timeout = self.services.settings.edge.idle_timeout_s
         while True:
             try:
-                frame = await self.websocket.receive()
+                frame = await asyncio.wait_for(self.websocket.receive(), idle_timeout)
+            except TimeoutError:
+                log.info("closing idle socket (session=%s)", self.session_id)
+                await self.websocket.close(code=1001, reason="idle timeout")
+                return
             except (WebSocketDisconnect, RuntimeError):
                 return
             if frame["type"] == "websocket.disconnect":
@@ -91,6 +130,7 @@ class Connection:
             kind = data.get("type")
             if not isinstance(kind, str) or kind not in ws.CLIENT_TYPES:
                 raise InvalidInput(f"unknown message type {kind!r}", code="unknown_type")
+            self.limiter.check(kind)
             try:
                 message = ws.client_message_adapter.validate_python(data)
             except ValidationError as exc:
@@ -103,6 +143,13 @@ class Connection:
             await self.send_error(DomainError("internal error; the message was not processed", code="internal_error"),
                                   reply_to)
 
+    def _claim_participant(self, participant_id: str | None) -> None:
+        if participant_id == self.participant_id:
+            return
+        self.services.participants.acquire(participant_id)
+        self.services.participants.release(self.participant_id)
+        self.participant_id = participant_id
+
     def _bound(self) -> str:
         if self.session_id is None:
             raise Conflict("start or resume a session first", code="no_session")
@@ -114,14 +161,18 @@ class Connection:
             case ws.StartSession():
                 if self.session_open:
                     raise Conflict("this socket already runs a session; end it first", code="session_already_started")
+                if self.services.draining:
+                    raise EngineUnavailable("the server is shutting down; start again in a moment", code="server_draining")
+                self._claim_participant(message.participant_id)
                 outcome, _token = await interview.start(message)
                 self.session_id, self.session_open = outcome.session_id, True
                 await self.send_outcome(outcome)
             case ws.ResumeSession():
                 outcome = await interview.resume(message)
+                self._claim_participant(outcome.messages[0].participant_id)  # type: ignore[union-attr]
                 self.session_id = outcome.session_id
                 self.session_open = outcome.messages[0].status == "active"  # type: ignore[union-attr]
-                await self.send_outcome(outcome)
+                await self.send_outcome(outcome, speak=False)  # replayed text is not read out again
             case ws.UserAnswer():
                 await self.on_answer(message)
             case ws.SwitchStyle():
@@ -136,8 +187,28 @@ class Connection:
                 await self.send(ws.Pong(reply_to=message.id))
             case ws.EndSession():
                 await self.send_outcome(await interview.end(self._bound(), message.id))
+            case ws.VideoFrame():
+                self.on_video_frame(message)
+            case ws.Calibrate():
+                neutral = self.camera.calibrate(time.monotonic())
+                await self.send(ws.Calibrated(reply_to=message.id, yaw=round(neutral.yaw, 2),
+                                              pitch=round(neutral.pitch, 2), roll=round(neutral.roll, 2)))
             case _:
                 assert_never(message)
+
+    def on_video_frame(self, message: ws.VideoFrame) -> None:
+        engine = self.services.engines.head_pose
+        if engine is None:
+            raise EngineUnavailable("the head-pose engine is not available", code="engine_unavailable")
+        config = self.services.settings.head_pose
+        data = decode_frame(message.image, config.max_frame_bytes)
+        if self._frames is None:
+            self._frames = FramePump(engine, self.camera, config, self.send, self.send_error)
+        self._frames.offer(data, message.id, message.t)
+
+    def camera_metrics(self) -> dict[str, Any]:
+        """The webcam's figures for the answer being given (server-measured gaze wins over the client's)."""
+        return self.camera.answer_metrics(time.monotonic())
 
     async def on_answer(self, message: ws.UserAnswer) -> None:
         session_id = self._bound()
@@ -150,11 +221,22 @@ class Connection:
         given = AnswerInput(
             text=message.answer, question_id=message.question_id, client_message_id=message.id,
             client_metrics=message.metrics.model_dump(exclude_none=True) if message.metrics else None,
+            server_metrics=self.camera_metrics(),
         )
         await self.send_outcome(await self.services.interview.answer(session_id, given))
 
 
 @router.websocket("/ws/interview")
 async def interview_socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    if not origin_allowed(websocket, services.allowed_origins):
+        security_log.warning("refused WebSocket origin (client=%s)", websocket.client.host if websocket.client else "?")
+        await websocket.close(code=1008)  # before accept: the handshake is answered with 403
+        return
     await websocket.accept()
-    await Connection(websocket, websocket.app.state.services).run()
+    connection = Connection(websocket, services)
+    try:
+        await connection.run()
+    finally:
+        services.participants.release(connection.participant_id)
+        await connection.aclose()

@@ -28,6 +28,14 @@ class Engines:
                 report[name] = {"status": "unavailable", "error": self.errors.get(name, "not configured")}
         return report
 
+    async def warm(self) -> None:
+        """Pay one-time costs (model loads, graph set-up, JIT) at start-up rather than on the first request."""
+        for name in ("stt", "tts", "head_pose", "speech_metrics", "coach"):
+            engine = getattr(self, name)
+            warm = getattr(engine, "warm", None)
+            if warm is not None:
+                await warm()
+
     async def aclose(self) -> None:
         for name in ("stt", "tts", "head_pose", "speech_metrics", "coach"):
             engine = getattr(self, name)

@@ -85,14 +85,30 @@ class EndSession(_Client):
     type: Literal["end_session"]
 
 
+class VideoFrame(_Client):
+    """One webcam frame; answered by `head_pose` unless a newer frame replaced it first."""
+
+    type: Literal["video_frame"]
+    image: str = Field(min_length=1, description="base64 of a JPEG, PNG or WebP image (a data: URL prefix is accepted)")
+    t: float | None = Field(None, description="client timestamp, echoed in head_pose")
+
+
+class Calibrate(_Client):
+    """Take the current pose (faces of the last second) as looking at the camera."""
+
+    type: Literal["calibrate"]
+
+
 ClientMessage = Annotated[
-    StartSession | ResumeSession | UserAnswer | SwitchStyle | CheckInMessage | Telemetry | Ping | EndSession,
+    StartSession | ResumeSession | UserAnswer | SwitchStyle | CheckInMessage | Telemetry | Ping | EndSession
+    | VideoFrame | Calibrate,
     Field(discriminator="type"),
 ]
 client_message_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for m in (StartSession, ResumeSession, UserAnswer, SwitchStyle, CheckInMessage, Telemetry, Ping, EndSession)
+    for m in (StartSession, ResumeSession, UserAnswer, SwitchStyle, CheckInMessage, Telemetry, Ping, EndSession,
+              VideoFrame, Calibrate)
 )
 
 
@@ -139,6 +155,7 @@ class SessionResumed(_Server):
     question: QuestionPayload | None
     replayed: int = 0
     replay_complete: bool = True
+    tts: bool = False
 
 
 class InterviewerMessage(_Server):
@@ -196,6 +213,45 @@ class SessionEnded(_Server):
     summary: dict[str, Any]
 
 
+class HeadPose(_Server):
+    """Ephemeral (seq None): the analysis of one video_frame (reply_to = its id)."""
+
+    type: Literal["head_pose"] = "head_pose"
+    face_detected: bool
+    yaw: float | None = Field(None, description="degrees, > 0 = face turned toward the image's left")
+    pitch: float | None = Field(None, description="degrees, > 0 = looking up")
+    roll: float | None = Field(None, description="degrees, > 0 = eye line rotated clockwise in the image")
+    looking_at_camera: bool
+    eye_contact_score: float = Field(ge=0, le=1)
+    attention_score: float = Field(ge=0, le=1)
+    t: float | None = None
+    frames_dropped: int = Field(0, description="frames of this socket replaced by newer ones so far")
+
+
+class Calibrated(_Server):
+    """The neutral pose now in use; reply_to is the calibrate id, or None after automatic calibration."""
+
+    type: Literal["calibrated"] = "calibrated"
+    yaw: float
+    pitch: float
+    roll: float
+    source: Literal["client", "auto"] = "client"
+
+
+class SpeechAudio(_Server):
+    """Ephemeral: one sentence of the interviewer speaking the message numbered reply_to_seq."""
+
+    type: Literal["speech_audio"] = "speech_audio"
+    reply_to_seq: int | None
+    chunk_index: int
+    last: bool
+    text: str
+    sample_rate: int
+    encoding: Literal["pcm16"] = "pcm16"
+    channels: int = 1
+    audio: str = Field(description="base64 of mono signed 16-bit little-endian PCM (no header)")
+
+
 class ErrorMessage(_Server):
     type: Literal["error"] = "error"
     code: str
@@ -215,6 +271,9 @@ ServerMessage = Annotated[
     | TelemetryLogged
     | Pong
     | SessionEnded
+    | HeadPose
+    | Calibrated
+    | SpeechAudio
     | ErrorMessage,
     Field(discriminator="type"),
 ]

@@ -1,0 +1,1 @@
+"""Head pose and gaze from webcam frames."""
