@@ -91,6 +91,7 @@ class StubLlm:
         return Starlette(routes=[
             Route("/v1/chat/completions", self._handle, methods=["POST"]),
             Route("/control", self._control, methods=["POST"]),
+            Route("/health", lambda _r: JSONResponse({"ok": True}), methods=["GET"]),
         ])
 
     async def _handle(self, request: Request) -> Response:
