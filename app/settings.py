@@ -127,6 +127,24 @@ class EdgeSettings(BaseModel):
     shutdown_grace_s: float = Field(25.0, gt=0, description="time in-flight turns get on SIGTERM")
 
 
+class PrivacySettings(BaseModel):
+    """What the service keeps about participants (env `PRIVACY__FIELD`)."""
+
+    # Only derived metrics and transcripts are stored. Any code path that would store raw audio
+    # must check this first; video frames are never stored.
+    retain_audio: bool = Field(False, description="store raw audio of spoken answers (off: audio is discarded)")
+
+
+class StudySettings(BaseModel):
+    """Overrides of app/data/study_policy.json (env `STUDY__FIELD`)."""
+
+    # client: start_session must name the group (policy "error");
+    # block_randomised: the server assigns a missing group by seeded block randomisation.
+    assignment: Literal["client", "block_randomised"] | None = Field(None, description="default: the policy file")
+    block_size: int | None = Field(None, ge=2, le=100, description="even; default: the policy file")
+    seed: int | None = Field(None, description="default: the policy file")
+
+
 class Settings(BaseSettings):
     """Service configuration."""
 
@@ -144,6 +162,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", alias="HOST")
     port: int = Field(8000, alias="PORT")
     stt_model: str | None = Field(None, alias="STT_MODEL", description="overrides stt.model")
+    # Researcher endpoints (summary, exports, dashboard, deletion) need this as a Bearer token;
+    # unset, they answer only to clients on the loopback interface.
+    research_api_token: SecretStr | None = Field(None, alias="RESEARCH_API_TOKEN")
 
     allowed_origins: str = Field(
         "", alias="ALLOWED_ORIGINS",
@@ -158,6 +179,8 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     stt: SttSettings = SttSettings()
     speech: SpeechMetricsSettings = SpeechMetricsSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    study: StudySettings = StudySettings()
 
 
 @lru_cache

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, assert_never
 
 from fastapi import APIRouter, WebSocket
@@ -216,12 +217,22 @@ class Connection:
             raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
         if message.audio is not None:
             raise DomainError("spoken answers need the speech-to-text engine, which is not available",
+    def delta_sender(self, reply_to: str | None) -> Callable[[str], Awaitable[None]] | None:
+        """Sends streamed interviewer text as ephemeral deltas (LLM__STREAM=true), else None."""
+        if not self.services.settings.llm.stream:
+            return None
+
+        async def send_delta(text: str) -> None:
+            await self.send(ws.InterviewerMessageDelta(text=text, reply_to=reply_to))
+
+        return send_delta
+
                               code="engine_unavailable")
         assert message.answer is not None
         given = AnswerInput(
             text=message.answer, question_id=message.question_id, client_message_id=message.id,
             client_metrics=message.metrics.model_dump(exclude_none=True) if message.metrics else None,
-            server_metrics=self.camera_metrics(),
+            server_metrics=self.camera_metrics(), on_interviewer_delta=self.delta_sender(message.id),
         )
         await self.send_outcome(await self.services.interview.answer(session_id, given))
 

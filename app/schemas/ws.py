@@ -165,6 +165,14 @@ class InterviewerMessage(_Server):
 
 
 class Tip(BaseModel):
+class InterviewerMessageDelta(_Server):
+    """Ephemeral (no seq, never replayed): a piece of the interviewer message while an LLM writes it.
+    Provisional: the `interviewer_message` that follows is the one to keep and replaces the pieces."""
+
+    type: Literal["interviewer_message_delta"] = "interviewer_message_delta"
+    text: str
+
+
     kind: str
     text: str
     evidence: str
@@ -264,6 +272,7 @@ ServerMessage = Annotated[
     | QuestionMessage
     | InterviewerMessage
     | TipsMessage
+    | InterviewerMessageDelta
     | AnswerMetricsMessage
     | SessionComplete
     | StyleSwitched

@@ -13,7 +13,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +60,8 @@ class AnswerInput:
     client_metrics: dict[str, Any] | None = None
     server_metrics: dict[str, Any] = field(default_factory=dict)
     received_at: datetime = field(default_factory=now)
+    # Where streamed interviewer text goes before the durable messages (None: no streaming).
+    on_interviewer_delta: Callable[[str], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,7 @@ class InterviewService:
             answer_text=text, analysis=analysis, metrics=effective, role=session.role,
             job_description=session.job_description, wants_tips=policy.gives_tips, may_follow_up=True,
             next_question=TurnQuestion(next_bank.id, next_bank.text, next_bank.category, False) if next_bank else None,
-            history=tuple(history),
+            history=tuple(history), on_interviewer_delta=given.on_interviewer_delta,
         )
         reply = await self.coach.reply(context)
         try:

@@ -1,0 +1,1 @@
+"""Acoustic speech metrics: pauses, pitch, loudness and filled-pause evidence."""

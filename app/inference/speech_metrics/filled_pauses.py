@@ -1,0 +1,80 @@
+"""A small acoustic detector for filled pauses ("uh", "um").
+
+A filled pause is a stretch of voice 150-800 ms long whose pitch and formants barely
+move: the speaker holds one neutral vowel (and closes into /m/ for "um"). Ordinary
+words change pitch and spectrum every few tens of milliseconds. The detector is
+deliberately generous; the service keeps only candidates that the transcript cannot
+explain (they fall in a gap between words, or in a word Whisper stretched over them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from app.inference.speech_metrics.features import Frames, semitones
+
+# Textbook filled pauses last 150-800 ms; drawn-out hesitations in the test recordings
+# reach 1.3 s, so the upper bound is looser.
+MIN_S, MAX_S = 0.15, 1.5
+_MAX_PITCH_SD_ST = 0.8
+_MAX_PITCH_JUMP_ST = 1.2
+_MAX_MFCC_SPREAD = 26.0  # mean distance of MFCC 1-12 from their mean over the stretch: formants hold still
+_MAX_APERIODICITY = 0.35  # clearly voiced throughout, not a breathy word onset
+_ABOVE_SPEAKER_ST = 2.0  # hesitations sit at or below the speaker's usual pitch (Shriberg 2001: low and flat)
+_NASAL_END_RATIO = 0.05  # energy share above 1 kHz in the last third below this: closed lips, /m/
+
+
+@dataclass(frozen=True)
+class FilledPause:
+    start: float
+    end: float
+    kind: str  # "um" (nasal ending) or "uh"
+    pitch_sd_st: float
+    mfcc_spread: float
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def detect_filled_pauses(
+    frames: Frames, voiced: np.ndarray, mfcc: np.ndarray, speaker_median_hz: float | None = None
+) -> list[FilledPause]:
+    """Candidate filled pauses, in time order. `mfcc` is (frames, 12), MFCC 1-12 at the same hop."""
+    if frames.f0.size < 20:
+        return []
+    hop = 0.01
+    st = median_filter(semitones(np.maximum(frames.f0, 1.0), 100.0), size=5)
+    # Creaky, low-pitched hesitation voice flickers in and out of YIN's voicing: close small holes.
+    soft = median_filter(voiced.astype(np.int8), size=5).astype(bool)
+    jump = np.abs(np.diff(st, prepend=st[0])) > _MAX_PITCH_JUMP_ST
+    runs: list[tuple[int, int]] = []
+    for a, b in _runs(soft & ~jump):  # rejoin a held vowel split by a short voicing or pitch glitch
+        if runs and a - runs[-1][1] <= 10 and abs(np.median(st[a:b]) - np.median(st[runs[-1][0]:runs[-1][1]])) < 1.5:
+            runs[-1] = (runs[-1][0], b)
+        else:
+            runs.append((a, b))
+    found: list[FilledPause] = []
+    n = min(frames.f0.size, mfcc.shape[0])
+    for a, b in runs:
+        b = min(b, n)
+        if not MIN_S <= (b - a) * hop <= MAX_S:
+            continue
+        seg = slice(a, b)
+        pitch_sd = float(np.std(st[seg]))
+        block = mfcc[seg]
+        spread = float(np.mean(np.linalg.norm(block - block.mean(axis=0), axis=1)))
+        if pitch_sd > _MAX_PITCH_SD_ST or spread > _MAX_MFCC_SPREAD:
+            continue
+        if float(np.median(frames.aperiodicity[seg])) > _MAX_APERIODICITY:
+            continue
+        if speaker_median_hz and 12 * np.log2(float(np.median(frames.f0[seg])) / speaker_median_hz) > _ABOVE_SPEAKER_ST:
+            continue
+        third = max(1, (b - a) // 3)
+        kind = "um" if float(np.mean(frames.high_ratio[b - third:b])) < _NASAL_END_RATIO else "uh"
+        found.append(FilledPause(round(a * hop, 3), round(b * hop, 3), kind, round(pitch_sd, 2), round(spread, 1)))
+    return found

