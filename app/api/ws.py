@@ -211,12 +211,6 @@ class Connection:
         """The webcam's figures for the answer being given (server-measured gaze wins over the client's)."""
         return self.camera.answer_metrics(time.monotonic())
 
-    async def on_answer(self, message: ws.UserAnswer) -> None:
-        session_id = self._bound()
-        if (message.answer is None) == (message.audio is None):
-            raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
-        if message.audio is not None:
-            raise DomainError("spoken answers need the speech-to-text engine, which is not available",
     def delta_sender(self, reply_to: str | None) -> Callable[[str], Awaitable[None]] | None:
         """Sends streamed interviewer text as ephemeral deltas (LLM__STREAM=true), else None."""
         if not self.services.settings.llm.stream:
@@ -227,6 +221,12 @@ class Connection:
 
         return send_delta
 
+    async def on_answer(self, message: ws.UserAnswer) -> None:
+        session_id = self._bound()
+        if (message.answer is None) == (message.audio is None):
+            raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
+        if message.audio is not None:
+            raise DomainError("spoken answers need the speech-to-text engine, which is not available",
                               code="engine_unavailable")
         assert message.answer is not None
         given = AnswerInput(

@@ -164,7 +164,6 @@ class InterviewerMessage(_Server):
     follow_up: bool = False
 
 
-class Tip(BaseModel):
 class InterviewerMessageDelta(_Server):
     """Ephemeral (no seq, never replayed): a piece of the interviewer message while an LLM writes it.
     Provisional: the `interviewer_message` that follows is the one to keep and replaces the pieces."""
@@ -173,6 +172,7 @@ class InterviewerMessageDelta(_Server):
     text: str
 
 
+class Tip(BaseModel):
     kind: str
     text: str
     evidence: str
@@ -271,8 +271,8 @@ ServerMessage = Annotated[
     | SessionResumed
     | QuestionMessage
     | InterviewerMessage
-    | TipsMessage
     | InterviewerMessageDelta
+    | TipsMessage
     | AnswerMetricsMessage
     | SessionComplete
     | StyleSwitched

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -36,6 +37,8 @@ class TurnContext:
     may_follow_up: bool
     next_question: TurnQuestion | None
     history: tuple[tuple[str, str], ...] = ()
+    # Receives the interviewer message as it is generated (streaming LLMs only); provisional text.
+    on_interviewer_delta: Callable[[str], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.inference.llm.base import ChatMessage, LlmEngine
+from app.inference.llm.base import ChatMessage, DeltaCallback, LlmEngine
 from app.services.coaching.base import CoachReply, CoachTip, TurnContext
 from app.services.coaching.heuristic import follow_up_roll
-from app.services.coaching.llm_prompt import parse_output, system_prompt, user_prompt
+from app.services.coaching.llm_prompt import CONTROL_CHARS, parse_output, system_prompt, user_prompt
+from app.services.coaching.stream_text import JsonFieldStream
 from app.settings import LlmSettings
 
 
@@ -56,7 +57,7 @@ class LlmCoach:
         follow_up_allowed = follow_up_roll(context)
         completion = await self.engine.complete(
             self.messages(context, follow_up_allowed=follow_up_allowed), deadline=deadline,
-            json_mode=self.settings.json_mode,
+            json_mode=self.settings.json_mode, on_delta=self._delta_forwarder(context),
         )
         try:
             out = parse_output(completion.text)
@@ -75,6 +76,20 @@ class LlmCoach:
             next_question_text=out.next_question if context.next_question is not None else None,
             extra={"llm_attempts": completion.attempts},
         )
+
+    def _delta_forwarder(self, context: TurnContext) -> DeltaCallback | None:
+        """Turns streamed JSON into interviewer-message text for the candidate, as it arrives."""
+        target = context.on_interviewer_delta
+        if not self.settings.stream or target is None:
+            return None
+        field = JsonFieldStream("interviewer_message")
+
+        async def forward(piece: str) -> None:
+            text = CONTROL_CHARS.sub("", field.feed(piece))
+            if text:
+                await target(text)
+
+        return forward
 
     def health(self) -> dict[str, Any]:
         return self.engine.health()

@@ -21,7 +21,7 @@ DATA_CLOSE = "INTERVIEW_DATA>>>"
 _MARKER = re.compile(r"<*\s*INTERVIEW_DATA\s*>*", re.IGNORECASE)
 HISTORY_ANSWER_CHARS = 400
 TIP_KINDS = ("pace", "fillers", "pauses", "eye_contact", "structure", "length", "hedging", "content", "clarity")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
 
 OUTPUT_SHAPE = (
@@ -36,7 +36,7 @@ def _plain(value: Any) -> Any:
         return value
     if _MARKUP.search(value):
         raise ValueError("markup is not allowed")
-    return " ".join(_CONTROL.sub("", value).split())
+    return " ".join(CONTROL_CHARS.sub("", value).split())
 
 
 _Plain = BeforeValidator(_plain)
@@ -74,7 +74,7 @@ def scrub(text: str | None, max_chars: int) -> tuple[str | None, bool]:
     """Cap candidate text and remove anything that looks like our data markers."""
     if text is None:
         return None, False
-    cleaned = _MARKER.sub(" ", _CONTROL.sub("", text)).strip()
+    cleaned = _MARKER.sub(" ", CONTROL_CHARS.sub("", text)).strip()
     return cleaned[:max_chars], len(cleaned) > max_chars
 
 
