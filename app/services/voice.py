@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from app.inference.tts.base import SpeechChunk, TtsEngine
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets) followed by white space.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+")
 
 
 def split_sentences(text: str) -> list[str]:
