@@ -12,11 +12,14 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.inference.head_pose.factory import build_head_pose
 from app.inference.registry import Engines
+from app.inference.speech_metrics.factory import build_speech_metrics
+from app.inference.stt.factory import build_stt
 from app.inference.tts.factory import build_tts
 from app.services.coaching.factory import build_coach
 from app.services.content import Content, load_content
 from app.services.export import ExportService
 from app.services.interview import InterviewService
+from app.services.speech import SpeechService
 from app.services.statistics import StatisticsService
 from app.services.voice import VoiceService
 from app.settings import Settings
@@ -35,6 +38,7 @@ class Services:
     statistics: StatisticsService
     export: ExportService
     voice: VoiceService | None = None
+    speech: SpeechService | None = None
 
     async def aclose(self) -> None:
         await self.engines.aclose()
@@ -43,7 +47,9 @@ class Services:
 
 def build_engines(settings: Settings) -> Engines:
     engines = Engines(coach=build_coach(settings))
-    for name, factory in (("head_pose", build_head_pose), ("tts", build_tts)):
+    for name, factory in (
+        ("head_pose", build_head_pose), ("tts", build_tts), ("stt", build_stt), ("speech_metrics", build_speech_metrics)
+    ):
         try:
             setattr(engines, name, factory(settings))
         except Exception as exc:  # a missing engine is reported by /health; the rest still runs
@@ -71,4 +77,5 @@ async def build_services(settings: Settings) -> Services:
         export=ExportService(sessionmaker),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
         if engines.tts is not None else None,
+        speech=SpeechService(engines.stt, engines.speech_metrics, settings.speech),
     )

@@ -17,10 +17,14 @@ from app.api.container import Services
 from app.api.errors import to_ws_error
 from app.api.guards import RateLimiter, origin_allowed, security_log
 from app.api.media import FramePump, SpeechPump, decode_frame
+from app.inference.audio import decode_audio, decode_base64
+from app.inference.stt.base import Transcript
 from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
 from app.schemas import ws
 from app.services.camera import CameraSession
 from app.services.interview import AnswerInput, Outcome
+from app.services.speech import SpeechService, SpokenAnswer
+from app.services.speech_stream import StreamingTranscription
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -51,6 +55,7 @@ class Connection:
         self.camera = CameraSession(services.settings.head_pose)
         self._frames: FramePump | None = None
         self._speaker: SpeechPump | None = None
+        self._listening: tuple[StreamingTranscription, ws.AudioStart] | None = None  # a streamed answer in progress
 
     async def send(self, message: ws.ServerMessage) -> None:
         if message.session_id is None and self.session_id is not None:
@@ -85,6 +90,8 @@ class Connection:
         self._speaker.say(seq, text, reply_to)
 
     async def aclose(self) -> None:
+        if self._listening is not None:
+            await self._listening[0].cancel()
         for pump in (self._frames, self._speaker):
             if pump is not None:
                 await pump.aclose()
@@ -112,8 +119,17 @@ class Connection:
                 await self.on_bytes(frame["bytes"])
 
     async def on_bytes(self, data: bytes) -> None:
-        await self.send_error(InvalidInput("binary frames are only accepted between audio_start and audio_end",
-                                           code="unexpected_binary"), None)
+        if self._listening is None:
+            await self.send_error(InvalidInput("binary frames are only accepted between audio_start and audio_end",
+                                               code="unexpected_binary"), None)
+            return
+        stream, started = self._listening
+        try:
+            stream.push(data)
+        except DomainError as exc:  # the answer is dropped; the session goes on
+            self._listening = None
+            await stream.cancel()
+            await self.send_error(exc, started.id)
 
     async def on_text(self, raw: str) -> None:
         reply_to: str | None = None
@@ -190,6 +206,10 @@ class Connection:
                 await self.send_outcome(await interview.end(self._bound(), message.id))
             case ws.VideoFrame():
                 self.on_video_frame(message)
+            case ws.AudioStart():
+                await self.on_audio_start(message)
+            case ws.AudioEnd():
+                await self.on_audio_end(message)
             case ws.Calibrate():
                 neutral = self.camera.calibrate(time.monotonic())
                 await self.send(ws.Calibrated(reply_to=message.id, yaw=round(neutral.yaw, 2),
@@ -226,8 +246,13 @@ class Connection:
         if (message.answer is None) == (message.audio is None):
             raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
         if message.audio is not None:
-            raise DomainError("spoken answers need the speech-to-text engine, which is not available",
-                              code="engine_unavailable")
+            limits = self.services.settings.stt
+            data = decode_base64(message.audio, max_bytes=limits.max_audio_bytes)
+            audio = await asyncio.to_thread(decode_audio, data, max_seconds=limits.max_audio_seconds)
+            spoken = await self._speech().transcribe_clip(audio)
+            await self.send_spoken(spoken, message.id, message.question_id,
+                                   message.metrics.model_dump(exclude_none=True) if message.metrics else None)
+            return
         assert message.answer is not None
         given = AnswerInput(
             text=message.answer, question_id=message.question_id, client_message_id=message.id,
@@ -235,6 +260,60 @@ class Connection:
             server_metrics=self.camera_metrics(), on_interviewer_delta=self.delta_sender(message.id),
         )
         await self.send_outcome(await self.services.interview.answer(session_id, given))
+
+    # --- spoken answers ---------------------------------------------------------------
+
+    def _speech(self) -> SpeechService:
+        if self.services.speech is None:
+            raise EngineUnavailable("spoken answers need the speech-to-text engine, which is not available")
+        self.services.speech.require_stt()
+        return self.services.speech
+
+    async def on_audio_start(self, message: ws.AudioStart) -> None:
+        self._bound()
+        speech = self._speech()
+        if self._listening is not None:
+            raise Conflict("an answer is already being streamed; send audio_end first", code="audio_already_started")
+        reply_to = message.id
+
+        async def partial(text: str) -> None:
+            await self.send(ws.TranscriptPartial(text=text, reply_to=reply_to))
+
+        stream = StreamingTranscription(speech.require_stt(), message.sample_rate, self.services.settings.stt, partial)
+        self._listening = (stream, message)
+
+    async def on_audio_end(self, message: ws.AudioEnd) -> None:
+        if self._listening is None:
+            raise Conflict("audio_end without audio_start", code="no_audio_stream")
+        stream, started = self._listening
+        self._listening = None
+        transcript = await stream.finish()
+        reply_to = message.id or started.id
+        await self.send_transcript(transcript, reply_to)
+        spoken = await self._speech().measure(stream.audio(), transcript)
+        await self.answer_spoken(spoken, reply_to, started.question_id,
+                                 started.metrics.model_dump(exclude_none=True) if started.metrics else None)
+
+    async def send_transcript(self, transcript: Transcript, reply_to: str | None) -> None:
+        await self.send(ws.TranscriptFinal(
+            text=transcript.text, duration_s=transcript.duration_s, reply_to=reply_to,
+            words=[ws.TranscriptWord(word=w.word.strip(), start=w.start, end=w.end, probability=w.probability)
+                   for w in transcript.words],
+        ))
+
+    async def send_spoken(self, spoken: SpokenAnswer, reply_to: str | None, question_id: str | None,
+                          client_metrics: dict[str, Any] | None) -> None:
+        await self.send_transcript(spoken.transcript, reply_to)
+        await self.answer_spoken(spoken, reply_to, question_id, client_metrics)
+
+    async def answer_spoken(self, spoken: SpokenAnswer, reply_to: str | None, question_id: str | None,
+                            client_metrics: dict[str, Any] | None) -> None:
+        given = AnswerInput(
+            text=spoken.transcript.text, input_mode="voice", question_id=question_id, client_message_id=reply_to,
+            client_metrics=client_metrics, server_metrics={**self.camera_metrics(), **spoken.metrics},
+            on_interviewer_delta=self.delta_sender(reply_to),
+        )
+        await self.send_outcome(await self.services.interview.answer(self._bound(), given))
 
 
 @router.websocket("/ws/interview")

@@ -99,16 +99,32 @@ class Calibrate(_Client):
     type: Literal["calibrate"]
 
 
+class AudioStart(_Client):
+    """Begin a streamed spoken answer: binary frames of mono little-endian PCM16 follow, then `audio_end`."""
+
+    type: Literal["audio_start"]
+    sample_rate: int = Field(ge=8000, le=48000)
+    encoding: Literal["pcm16"] = "pcm16"
+    question_id: str | None = Field(None, max_length=64)
+    metrics: ClientMetrics | None = None
+
+
+class AudioEnd(_Client):
+    """The streamed answer is complete: answered by `transcript_final`, then as a text `user_answer`."""
+
+    type: Literal["audio_end"]
+
+
 ClientMessage = Annotated[
     StartSession | ResumeSession | UserAnswer | SwitchStyle | CheckInMessage | Telemetry | Ping | EndSession
-    | VideoFrame | Calibrate,
+    | VideoFrame | Calibrate | AudioStart | AudioEnd,
     Field(discriminator="type"),
 ]
 client_message_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for m in (StartSession, ResumeSession, UserAnswer, SwitchStyle, CheckInMessage, Telemetry, Ping, EndSession,
-              VideoFrame, Calibrate)
+              VideoFrame, Calibrate, AudioStart, AudioEnd)
 )
 
 
@@ -260,6 +276,29 @@ class SpeechAudio(_Server):
     audio: str = Field(description="base64 of mono signed 16-bit little-endian PCM (no header)")
 
 
+class TranscriptPartial(_Server):
+    """Ephemeral: the transcript so far of the answer being streamed (at least every 2 s of speech)."""
+
+    type: Literal["transcript_partial"] = "transcript_partial"
+    text: str
+
+
+class TranscriptWord(BaseModel):
+    word: str
+    start: float = Field(description="seconds from the start of the answer")
+    end: float
+    probability: float
+
+
+class TranscriptFinal(_Server):
+    """Ephemeral: the full transcript of a spoken answer; the answer replies (stored, numbered) follow."""
+
+    type: Literal["transcript_final"] = "transcript_final"
+    text: str
+    words: list[TranscriptWord]
+    duration_s: float
+
+
 class ErrorMessage(_Server):
     type: Literal["error"] = "error"
     code: str
@@ -283,6 +322,8 @@ ServerMessage = Annotated[
     | HeadPose
     | Calibrated
     | SpeechAudio
+    | TranscriptPartial
+    | TranscriptFinal
     | ErrorMessage,
     Field(discriminator="type"),
 ]

@@ -1,0 +1,89 @@
+"""Spoken answers over /ws/interview: streamed PCM16 and whole clips, and bad audio."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app.inference.audio import float_to_pcm16
+from tests.inference.speech_helpers import SPEECH, edit_distance, load, normalise, reference
+from tests.wsclient import receive_until, start
+
+
+def _stream(ws, audio: np.ndarray, rate: int = 16000, frame_s: float = 0.25, pace: float = 0.0) -> list[dict]:
+    ws.send_json({"type": "audio_start", "id": "a1", "sample_rate": rate, "encoding": "pcm16"})
+    pcm = float_to_pcm16(audio)
+    step = int(rate * frame_s) * 2
+    for i in range(0, len(pcm), step):
+        ws.send_bytes(pcm[i:i + step])
+        if pace:
+            time.sleep(pace)
+    ws.send_json({"type": "audio_end", "id": "e1"})
+    return receive_until(ws)
+
+
+def test_streamed_answer_is_transcribed_measured_and_answered(client: TestClient) -> None:
+    audio = load(SPEECH / "fillers" / "acoustic_corpus.wav")
+    with client.websocket_connect("/ws/interview") as ws:
+        start(ws)
+        # A quarter of real time: enough for background passes to run while audio arrives.
+        messages = _stream(ws, audio, frame_s=0.25, pace=0.06)
+    kinds = [m["type"] for m in messages]
+    assert "transcript_partial" in kinds and kinds.index("transcript_partial") < kinds.index("transcript_final")
+    final = next(m for m in messages if m["type"] == "transcript_final")
+    assert final["seq"] is None and final["reply_to"] == "e1"
+    assert abs(final["duration_s"] - 26.72) < 0.05
+    ref = normalise(reference(SPEECH / "fillers" / "acoustic_corpus.wav"))
+    assert edit_distance(ref, normalise(final["text"])) / len(ref) < 0.2
+    assert all(w["start"] <= w["end"] for w in final["words"]) and final["words"][-1]["end"] <= 26.8
+    metrics = next(m for m in messages if m["type"] == "answer_metrics")
+    assert metrics["seq"] is not None and metrics["reply_to"] == "e1"
+    m = metrics["metrics"]
+    assert m["sources"]["speaking_rate_wpm"] == "server" and 100 < m["speaking_rate_wpm"] < 200
+    assert m["fillers"].get("um", 0) >= 1 and m["pitch_median_hz"] is not None
+    assert kinds[-1] == "question"
+
+
+def test_whole_clip_answer_at_another_sample_rate(client: TestClient) -> None:
+    clip = (SPEECH / "fillers" / "mfa_um.flac").read_bytes()
+    with client.websocket_connect("/ws/interview") as ws:
+        _, question = start(ws)
+        ws.send_json({"type": "user_answer", "id": "u1", "audio": base64.b64encode(clip).decode(),
+                      "question_id": question["question_id"], "metrics": {"speakingRate": 999 / 3}})
+        messages = receive_until(ws)
+        final = messages[0]
+        assert final["type"] == "transcript_final" and "montreal" in final["text"].lower()
+        metrics = next(m for m in messages if m["type"] == "answer_metrics")
+        assert metrics["metrics"]["fillers"].get("um") == 1
+        assert metrics["client_metrics"] == {"speakingRate": 333.0}
+        assert metrics["metrics"]["speaking_rate_wpm"] != 333.0  # the server's own value wins
+        # 48 kHz stream of the same words: resampled on the way in
+        audio = load(SPEECH / "clean" / "61-70968-0000.flac")
+        t48 = np.interp(np.arange(audio.size * 3) / 3, np.arange(audio.size), audio).astype(np.float32)
+        messages = _stream(ws, t48, rate=48000)
+        final = next(m for m in messages if m["type"] == "transcript_final")
+        ref = normalise(reference(SPEECH / "clean" / "61-70968-0000.flac"))
+        assert edit_distance(ref, normalise(final["text"])) <= 1
+
+
+def test_bad_audio_gets_typed_errors_and_the_session_goes_on(client: TestClient) -> None:
+    with client.websocket_connect("/ws/interview") as ws:
+        start(ws)
+        ws.send_bytes(b"\x00\x00" * 100)
+        assert ws.receive_json()["code"] == "unexpected_binary"
+        ws.send_json({"type": "user_answer", "id": "x", "audio": base64.b64encode(b"not audio" * 100).decode()})
+        error = ws.receive_json()
+        assert (error["type"], error["code"], error["reply_to"]) == ("error", "invalid_audio", "x")
+        ws.send_json({"type": "user_answer", "audio": "%%%"})
+        assert ws.receive_json()["code"] == "invalid_audio"
+        ws.send_json({"type": "audio_start", "sample_rate": 4000, "encoding": "pcm16"})
+        assert ws.receive_json()["code"] == "invalid_message"
+        ws.send_json({"type": "audio_end"})
+        assert ws.receive_json()["code"] == "no_audio_stream"
+        messages = _stream(ws, np.zeros(16000 * 2, np.float32))  # silence: nothing to answer with
+        assert messages[-1]["type"] == "error" and messages[-1]["code"] == "empty_transcript"
+        ws.send_json({"type": "user_answer", "answer": "I led the migration and we shipped on time."})
+        assert receive_until(ws)[-1]["type"] == "question"
