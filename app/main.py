@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import rest, ws
+from app.api import rest, web, ws
 from app.api.container import build_services
 from app.api.errors import install_http_handlers
 from app.settings import Settings, get_settings
@@ -31,4 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_http_handlers(app)
     app.include_router(rest.router)
     app.include_router(ws.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

@@ -1,0 +1,100 @@
+"""The real service on a free loopback port and Debian's Chromium with a fake camera and microphone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.e2e.media import make_wav, make_y4m
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = (ROOT / ".." / "shared" / "data").resolve()
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = "/usr/bin/chromium"
+RESEARCH_TOKEN = "e2e-research-token"
+FACE = "image00013.jpg"  # nearly frontal (yaw 0.7, pitch -1.5 degrees)
+
+
+@dataclass(frozen=True)
+class Media:
+    wav: Path
+    y4m: Path
+    speech_s: float
+    lead_s: float
+    reference: str
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
+    folder = tmp_path_factory.mktemp("media")
+    wav, y4m = folder / "jfk.wav", folder / "face.y4m"
+    lead_s = 0.5
+    speech_s = make_wav(SHARED / "speech" / "clean" / "jfk.flac", wav, lead_s=lead_s)
+    make_y4m(SHARED / "faces" / "aflw2000" / FACE, y4m)
+    reference = (SHARED / "speech" / "clean" / "jfk.txt").read_text().strip()
+    return Media(wav, y4m, speech_s, lead_s, reference)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m app serve` with its real engines on a SQLite file; yields the base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    db = tmp_path_factory.mktemp("e2e-db") / "e2e.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "NVIDIA_API_KEY": "", "LOG_LEVEL": "WARNING",
+           "RESEARCH_API_TOKEN": RESEARCH_TOKEN}
+    process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240  # model loads on a busy 2-core machine
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the service exited with {process.returncode}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the service did not become healthy") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def chromium(media: Media) -> Iterator[Browser]:
+    assert shutil.which(CHROMIUM), "Debian's chromium is missing: `make system-test-deps` installs it"
+    args = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={media.wav}", f"--use-file-for-fake-video-capture={media.y4m}",
+    ]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
