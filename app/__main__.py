@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve` runs the service."""
+"""Command line: `python -m app serve` runs the service; `python -m app export` writes research exports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 import uvicorn
 
+from app import cli_export
 from app.settings import get_settings
 
 
@@ -16,8 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the HTTP/WebSocket service")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    cli_export.add_parser(sub)
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.command == "export":
+        return cli_export.run(settings, args)
     if args.command == "serve":
         from app.main import create_app
 

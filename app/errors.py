@@ -31,6 +31,17 @@ class NotFound(DomainError):
     http_status = 404
 
 
+class Unauthorized(DomainError):
+    """No or wrong credentials for a protected endpoint."""
+
+    code = "unauthorized"
+    http_status = 401
+
+    def __init__(self, message: str, *, code: str | None = None, challenge: str = "Bearer") -> None:
+        super().__init__(message, code=code)
+        self.challenge = challenge  # the WWW-Authenticate header value
+
+
 class Forbidden(DomainError):
     code = "forbidden"
     http_status = 403

@@ -16,7 +16,7 @@ from app.inference.speech_metrics.factory import build_speech_metrics
 from app.inference.stt.factory import build_stt
 from app.inference.tts.factory import build_tts
 from app.services.coaching.factory import build_coach
-from app.services.content import Content, load_content
+from app.services.content import Content, load_content, with_study_overrides
 from app.services.export import ExportService
 from app.services.interview import InterviewService
 from app.services.speech import SpeechService
@@ -63,7 +63,7 @@ async def build_services(settings: Settings) -> Services:
         await asyncio.to_thread(upgrade_to_head, settings.database_url)
     engine = create_engine(settings.database_url, settings.db)
     sessionmaker = create_sessionmaker(engine)
-    content = load_content()
+    content = with_study_overrides(load_content(), settings.study)
     engines = build_engines(settings)
     await engines.warm()
     return Services(
@@ -73,7 +73,7 @@ async def build_services(settings: Settings) -> Services:
         content=content,
         engines=engines,
         interview=InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach),
-        statistics=StatisticsService(sessionmaker),
+        statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes),
         export=ExportService(sessionmaker),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
         if engines.tts is not None else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import DomainError
+from app.errors import DomainError, Unauthorized
 from app.schemas.ws import ErrorMessage
 
 
@@ -16,4 +16,6 @@ def to_ws_error(exc: DomainError, session_id: str | None, reply_to: str | None) 
 def install_http_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(status_code=exc.http_status, content={"error": {"code": exc.code, "message": exc.message}})
+        headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthorized) else None
+        return JSONResponse(status_code=exc.http_status, content={"error": {"code": exc.code, "message": exc.message}},
+                            headers=headers)

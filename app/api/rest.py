@@ -1,18 +1,16 @@
-"""REST routes: health, the HTTP twin of check-ins, research statistics and exports."""
+"""REST routes: health, the protocol schema and the HTTP twin of check-ins (research routes: research.py)."""
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app import __version__
 from app.api.container import Services
-from app.db.repositories.statistics import SummaryFilters
 from app.schemas.ws import Group, Likert, protocol_schema
 
 router = APIRouter()
@@ -65,18 +63,3 @@ async def post_checkin(request: Request, body: CheckInRequest) -> CheckInRespons
     outcome = await svc.interview.checkin(body.session_id, body.confidence, body.stress, body.group, body.id)
     logged = outcome.messages[0]
     return CheckInResponse(checkin_id=logged.checkin_id, seq=logged.seq)  # type: ignore[union-attr]
-
-
-@router.get("/metrics/summary")
-async def metrics_summary(
-    request: Request,
-    since: Annotated[datetime | None, Query(description="sessions created at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="sessions created before (ISO 8601)")] = None,
-    style: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
-    return await services(request).statistics.summary(SummaryFilters(since=since, until=until, style=style))
-
-
-@router.get("/export/session/{session_id}")
-async def export_session(request: Request, session_id: str) -> dict[str, Any]:
-    return await services(request).export.session(session_id)

@@ -65,6 +65,8 @@ class InterviewSession(Base):
     plan_position: Mapped[int] = mapped_column(Integer, default=0)
     follow_up_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    # "client" (start_session named the group) or "block_randomised" (the server assigned it)
+    assignment: Mapped[str] = mapped_column(String(16), default="client", server_default="client")
     tts: Mapped[bool] = mapped_column(Boolean, default=False)
     next_seq: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -95,6 +97,8 @@ class Answer(Base):
         UniqueConstraint("session_id", "asked_question_id"),
         UniqueConstraint("session_id", "client_message_id"),
         Index("ix_answers_session_created", "session_id", "created_at"),
+        # ON DELETE CASCADE from asked_questions looks answers up by this column.
+        Index("ix_answers_asked_question_id", "asked_question_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -176,3 +180,30 @@ class OutboxMessage(Base):
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who exported or erased what, and when; never the data itself.
+
+    Append-only: database triggers (migration 0002) refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = {"info": {"append_only": True}}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # "token:<fingerprint>", "loopback" or "cli:<user>"
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(32))
+
+
+class StudyCounter(Base):
+    """Named counters shared by every process (e.g. the block-randomisation sequence)."""
+
+    __tablename__ = "study_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

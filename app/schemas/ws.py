@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 Group = Literal["control", "treatment"]
 ClientId = Annotated[str, Field(min_length=1, max_length=128)]
@@ -28,6 +28,14 @@ class StartSession(_Client):
     job_description: str | None = Field(None, max_length=4000)
     question_count: int | None = Field(None, ge=1, le=20)
     tts: bool = False
+
+    @field_validator("participant_id", mode="before")
+    @classmethod
+    def _pseudonymous(cls, value: Any) -> Any:
+        # Checked before the pattern so the participant learns why, not just which characters.
+        if isinstance(value, str) and "@" in value:
+            raise ValueError("participant ids are pseudonymous codes (e.g. P-017); e-mail addresses are not stored")
+        return value
 
 
 class ResumeSession(_Client):

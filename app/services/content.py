@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from app.settings import StudySettings
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -110,3 +112,17 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
         abandoned_after_minutes=int(raw_policy["abandoned_after_minutes"]),
     )
     return Content(styles=styles, questions=questions, policy=policy)
+
+
+def with_study_overrides(content: Content, study: StudySettings) -> Content:
+    """Apply `STUDY__*` settings over the policy file (assignment "client" is the file's "error")."""
+    policy = content.policy
+    if study.assignment is not None:
+        policy = replace(policy, when_group_missing="error" if study.assignment == "client" else study.assignment)
+    if study.block_size is not None:
+        policy = replace(policy, block_size=study.block_size)
+    if study.seed is not None:
+        policy = replace(policy, seed=study.seed)
+    if policy.block_size % len(policy.groups):
+        raise ValueError(f"block size {policy.block_size} is not a multiple of the {len(policy.groups)} groups")
+    return replace(content, policy=policy)

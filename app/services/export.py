@@ -1,16 +1,24 @@
-"""A session with everything that belongs to it, as plain JSON-able data."""
+"""Read-only views of stored sessions for researchers and analysts: one session, NDJSON, tidy CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Base
+from app.db.models import Base, InterviewSession
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
+from app.db.repositories.export import ExportRepository
 from app.db.repositories.sessions import SessionRepository
+from app.db.repositories.statistics import SummaryFilters
 from app.errors import NotFound
+from app.services.codebook import COLUMNS, CheckInPoint, answer_row, csv_value, nearest
 
 _PRIVATE = {"resume_token_hash"}
 
@@ -25,11 +33,22 @@ def row_to_dict(row: Base) -> dict[str, Any]:
     return out
 
 
-class ExportService:
-    """Read-only views of stored sessions for researchers and analysts."""
+def _record(session: InterviewSession, children: dict[str, list[Any]]) -> dict[str, Any]:
+    return {"session": row_to_dict(session), **{k: [row_to_dict(r) for r in rows] for k, rows in children.items()}}
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+
+class ExportService:
+    """Read-only views of stored sessions for researchers and analysts.
+
+    The bulk exports are async generators that read one keyset page per short transaction,
+    so memory stays flat and no connection is held while the client reads slowly.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, session_page: int = 200,
+                 answer_page: int = 2000) -> None:
         self._sessionmaker = sessionmaker
+        self.session_page = session_page
+        self.answer_page = answer_page
 
     async def session(self, session_id: str) -> dict[str, Any]:
         async with self._sessionmaker() as db:
@@ -37,11 +56,68 @@ class ExportService:
             session = await sessions.get(session_id)
             if session is None:
                 raise NotFound(f"session {session_id} does not exist", code="session_not_found")
-            return {
-                "session": row_to_dict(session),
-                "questions": [row_to_dict(q) for q in await sessions.questions(session_id)],
-                "answers": [row_to_dict(a) for a in await AnswerRepository(db).for_session(session_id)],
-                "checkins": [row_to_dict(c) for c in await CheckInRepository(db).for_session(session_id)],
-                "telemetry": [row_to_dict(t) for t in await TelemetryRepository(db).for_session(session_id)],
-                "events": [row_to_dict(e) for e in await sessions.events(session_id)],
-            }
+            return _record(session, {
+                "questions": list(await sessions.questions(session_id)),
+                "answers": list(await AnswerRepository(db).for_session(session_id)),
+                "checkins": list(await CheckInRepository(db).for_session(session_id)),
+                "telemetry": list(await TelemetryRepository(db).for_session(session_id)),
+                "events": list(await sessions.events(session_id)),
+            })
+
+    async def sessions_cursor(self, after: str | None) -> tuple[datetime, str] | None:
+        """Resolve an `after` session id to its keyset position (before any byte is streamed)."""
+        if after is None:
+            return None
+        async with self._sessionmaker() as db:
+            cursor = await ExportRepository(db).session_cursor(after)
+        if cursor is None:
+            raise NotFound(f"cursor session {after} does not exist", code="cursor_not_found")
+        return cursor
+
+    async def sessions_ndjson(
+        self, filters: SummaryFilters, cursor: tuple[datetime, str] | None, limit: int | None = None
+    ) -> AsyncIterator[str]:
+        """One JSON line per session in (created_at, id) order; the last line's session.id pages on."""
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = self.session_page if remaining is None else min(self.session_page, remaining)
+            async with self._sessionmaker() as db:
+                repo = ExportRepository(db)
+                page = list(await repo.session_page(filters, cursor, size))
+                if not page:
+                    return
+                children = await repo.children([s.id for s in page])
+            yield "".join(
+                json.dumps(_record(s, children[s.id]), ensure_ascii=False, separators=(",", ":")) + "\n" for s in page
+            )
+            cursor = (page[-1].created_at, page[-1].id)
+            if remaining is not None:
+                remaining -= len(page)
+            if len(page) < size:
+                return
+
+    async def answers_csv(self, filters: SummaryFilters) -> AsyncIterator[str]:
+        """The tidy answers table (see app/services/codebook.py), header first."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([c.name for c in COLUMNS])
+        yield buffer.getvalue()
+        after = 0
+        while True:
+            async with self._sessionmaker() as db:
+                repo = ExportRepository(db)
+                rows = await repo.answer_page(filters, after, self.answer_page)
+                if not rows:
+                    return
+                points: dict[str, list[CheckInPoint]] = {}
+                for sid, at, confidence, stress in await repo.checkins(sorted({r["session_id"] for r in rows})):
+                    points.setdefault(sid, []).append(CheckInPoint(at, confidence, stress))
+            buffer.seek(0)
+            buffer.truncate()
+            for r in rows:
+                row = answer_row(r, nearest(points.get(r["session_id"], []), r["created_at"]))
+                writer.writerow([csv_value(row[c.name]) for c in COLUMNS])
+            yield buffer.getvalue()
+            after = rows[-1]["id"]
+            if len(rows) < self.answer_page:
+                return

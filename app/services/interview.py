@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, OutboxMessage, TelemetryEvent
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
+from app.db.repositories.counters import CounterRepository
 from app.db.repositories.sessions import SessionRepository
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.schemas import ws
+from app.services.assignment import block_assignment
 from app.services.coaching.base import Coach, CoachReply, TurnContext, TurnQuestion
 from app.services.content import Content
 from app.services.metrics import merge_metrics
@@ -164,26 +166,37 @@ class InterviewService:
     async def start(self, msg: ws.StartSession) -> tuple[Outcome, str]:
         """Create a session and ask its first question. Returns the outcome and the resume token."""
         self._style(msg.style)
-        group = msg.group
-        if group is None:
+        group: str | None = msg.group
+        policy = self.content.policy
+        if group is None and policy.when_group_missing != "block_randomised":
             raise InvalidInput("group is required (control or treatment)", code="group_required")
         count = min(msg.question_count or self.coach_settings.default_question_count, len(self.content.questions))
         session_id = uuid.uuid4().hex
         token = secrets.token_urlsafe(32)
         created = now()
         session = InterviewSession(
-            id=session_id, resume_token_hash=_hash_token(token), participant_id=msg.participant_id, group=group,
+            id=session_id, resume_token_hash=_hash_token(token), participant_id=msg.participant_id, group=group or "",
             style=msg.style, initial_style=msg.style, role=msg.role, job_description=msg.job_description,
             question_plan=self.content.plan(count, seed=session_id), question_count=count, plan_position=0,
             follow_up_pending=False, status="active", tts=msg.tts, next_seq=1, created_at=created, updated_at=created,
         )
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
+            assigned: dict[str, Any] | None = None
+            if group is None:  # the policy says: seeded block randomisation, sequence kept in the database
+                position = await CounterRepository(db).next_value("block_randomisation") - 1
+                group, block = block_assignment(sorted(policy.groups), policy.block_size, policy.seed, position)
+                session.group, session.assignment = group, "block_randomised"
+                assigned = {"method": "block_randomised", "group": group, "position": position, "block": block,
+                            "block_size": policy.block_size, "seed": policy.seed}
             repo.add(session)
             await db.flush()  # the session row must exist before rows that reference it
+            if assigned is not None:
+                repo.add_event(session_id, "assigned", assigned, created)
             repo.add_event(session_id, "started", {"style": msg.style, "group": group}, created)
             started = ws.SessionStarted(
-                resume_token=token, style=msg.style, group=group, styles=self.content.style_names,
+                resume_token=token, style=msg.style, group=group,  # type: ignore[arg-type]
+                styles=self.content.style_names,
                 question_count=count, participant_id=msg.participant_id, tts=msg.tts,
             )
             # The token is sent once and never stored in clear: the outbox copy is redacted.

@@ -9,14 +9,17 @@ normal-approximation 95 % CI.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scipy import stats as scipy_stats
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.repositories.statistics import METRICS, GroupMoments, StatisticsRepository, SummaryFilters
+from app.db.repositories.statistics import METRICS, TABLES, GroupMoments, StatisticsRepository, SummaryFilters
+from app.errors import InvalidInput
 
 GROUPS = ("control", "treatment")
+CONSORT_KEYS = ("started", "completed", "ended_early", "abandoned", "in_progress", "randomised_by_server")
 
 
 def describe(m: GroupMoments | None) -> dict[str, Any]:
@@ -68,25 +71,36 @@ def coach_summary(row: dict[str, Any] | None) -> dict[str, Any]:
     return {**row, "fallback_rate": rate}
 
 
-class StatisticsService:
-    """Builds the `/metrics/summary` report."""
+def _metric_block(moments: dict[str, Any]) -> dict[str, Any]:
+    per_group = {g: describe(moments.get(g)) for g in GROUPS}
+    return {"groups": per_group, "treatment_minus_control": compare(per_group["control"], per_group["treatment"])}
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+
+class StatisticsService:
+    """Builds the `/metrics/summary` report and the dashboard's series."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], abandoned_after_minutes: int = 60) -> None:
         self._sessionmaker = sessionmaker
+        self.abandoned_after_minutes = abandoned_after_minutes
 
     async def summary(self, filters: SummaryFilters) -> dict[str, Any]:
+        cutoff = datetime.now(UTC) - timedelta(minutes=self.abandoned_after_minutes)
         async with self._sessionmaker() as db:
             repo = StatisticsRepository(db)
             counts = await repo.counts(filters)
+            consort = await repo.consort(filters, cutoff)
             coach = await repo.coach_sources(filters)
-            metrics: dict[str, Any] = {}
-            for metric in METRICS:
-                moments = {m.group: m for m in await repo.metric_moments(metric, filters)}
-                per_group = {g: describe(moments.get(g)) for g in GROUPS}
-                metrics[metric] = {
-                    "groups": per_group,
-                    "treatment_minus_control": compare(per_group["control"], per_group["treatment"]),
-                }
+            # (style, metric) -> group -> moments; style "*" = all styles
+            moments: dict[tuple[str, str], dict[str, Any]] = {}
+            style_counts: dict[str, dict[str, dict[str, int]]] = {}
+            for table in TABLES:
+                for tm in await repo.table_moments(table, filters):
+                    for metric, m in tm.metrics.items():
+                        moments.setdefault((tm.style, metric), {})[tm.group] = m
+                    if table == "answers" and tm.style != "*":
+                        style_counts.setdefault(tm.style, {})[tm.group] = {"sessions": tm.sessions, "answers": tm.rows}
+        styles = sorted({style for style, _ in moments} - {"*"})
+        empty = {"sessions": 0, "answers": 0}
         return {
             "filters": {
                 "since": filters.since.isoformat() if filters.since else None,
@@ -94,7 +108,34 @@ class StatisticsService:
                 "style": filters.style,
             },
             "unit_of_analysis": "session (each session's mean per metric)",
-            "groups": {g: counts.get(g, {"sessions": 0, "answers": 0}) for g in GROUPS},
-            "metrics": metrics,
+            "groups": {g: counts.get(g, dict(empty)) for g in GROUPS},
+            "consort": {
+                "abandoned_after_minutes": self.abandoned_after_minutes,
+                "groups": {g: consort.get(g, dict.fromkeys(CONSORT_KEYS, 0)) for g in GROUPS},
+            },
+            "metrics": {metric: _metric_block(moments.get(("*", metric), {})) for metric in METRICS},
+            "by_style": {
+                style: {
+                    "groups": {g: style_counts.get(style, {}).get(g, dict(empty)) for g in GROUPS},
+                    "metrics": {metric: _metric_block(moments.get((style, metric), {})) for metric in METRICS},
+                }
+                for style in styles
+            },
             "coach": {g: coach_summary(coach.get(g)) for g in GROUPS},
         }
+
+    async def session_means(self, metric: str, filters: SummaryFilters, limit: int) -> dict[str, Any]:
+        """Per-session means of one metric by group (the distribution behind each mean)."""
+        if metric not in METRICS:
+            raise InvalidInput(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}", code="unknown_metric")
+        async with self._sessionmaker() as db:
+            rows = await StatisticsRepository(db).session_means(metric, filters, limit + 1)
+        values: dict[str, list[float]] = {g: [] for g in GROUPS}
+        for group, _, value in rows[:limit]:
+            values.setdefault(group, []).append(value)
+        return {"metric": metric, "values": values, "truncated": len(rows) > limit}
+
+    async def timeline(self, filters: SummaryFilters) -> dict[str, Any]:
+        async with self._sessionmaker() as db:
+            rows = await StatisticsRepository(db).timeline(filters)
+        return {"days": [{"day": d, "group": g, "started": n, "completed": c} for d, g, n, c in rows]}

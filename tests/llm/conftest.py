@@ -9,6 +9,7 @@ import pytest
 
 from app.db.migrate import upgrade_to_head
 from app.settings import Settings
+from tests.conftest import RESEARCH_TOKEN
 from tests.llm.stub_llm import StubLlm
 
 MODEL = "stub/model-1"
@@ -32,7 +33,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def llm_settings(database_url: str, llm_url: str, *, deadline_s: float = 1.0, key: str | None = "test-key",
                  **llm: Any) -> Settings:
     return Settings(  # type: ignore[call-arg]
-        DATABASE_URL=database_url, NVIDIA_API_KEY=key, NVIDIA_LLM_URL=llm_url, NVIDIA_LLM_MODEL=MODEL,
+        DATABASE_URL=database_url, NVIDIA_API_KEY=key, RESEARCH_API_TOKEN=RESEARCH_TOKEN, NVIDIA_LLM_URL=llm_url, NVIDIA_LLM_MODEL=MODEL,
         db={"auto_migrate": False}, coach={"turn_deadline_s": deadline_s},
         llm={"backoff_base_s": 0.05, **llm},
     )

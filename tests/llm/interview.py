@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import RESEARCH_AUTH
 from tests.wsclient import answer, start
 
 STAR_ANSWER = (
@@ -49,6 +50,6 @@ def interview(client: TestClient, answers: list[str] | None = None, **start_fiel
 
 
 def exported_answers(client: TestClient, session_id: str) -> list[dict[str, Any]]:
-    export = client.get(f"/export/session/{session_id}").json()
+    export = client.get(f"/export/session/{session_id}", headers=RESEARCH_AUTH).json()
     assert export["session"]["status"] == "completed"
     return export["answers"]  # type: ignore[no-any-return]

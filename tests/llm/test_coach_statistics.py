@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from tests.conftest import RESEARCH_AUTH
 from tests.llm.conftest import llm_settings
 from tests.llm.interview import exported_answers, interview
 from tests.llm.stub_llm import Scenario, StubLlm
@@ -18,7 +19,7 @@ def test_summary_has_fallback_rate_and_llm_latency_per_group(stub: StubLlm, clea
         control = exported_answers(client, interview(client, group="control").session_id)
         stub.reset(Scenario(reply="good"))
         mixed_first = interview(client, group="control", question_count=1)  # one more LLM answer in control
-        summary = client.get("/metrics/summary").json()["coach"]
+        summary = client.get("/metrics/summary", headers=RESEARCH_AUTH).json()["coach"]
         control += exported_answers(client, mixed_first.session_id)
     t, c = summary["treatment"], summary["control"]
     latencies = [a["llm_latency_ms"] for a in treatment]
@@ -34,6 +35,6 @@ def test_summary_has_fallback_rate_and_llm_latency_per_group(stub: StubLlm, clea
 def test_summary_without_llm_has_no_fallback_rate(clean_database: str) -> None:
     with TestClient(create_app(llm_settings(clean_database, "http://127.0.0.1:9/v1", key=None))) as client:
         answers = exported_answers(client, interview(client).session_id)
-        summary = client.get("/metrics/summary").json()["coach"]
+        summary = client.get("/metrics/summary", headers=RESEARCH_AUTH).json()["coach"]
     assert summary["treatment"]["answers"] == len(answers) and summary["treatment"]["llm_attempted"] == 0
     assert summary["treatment"]["fallback_rate"] is None and summary["control"]["answers"] == 0

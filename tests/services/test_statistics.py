@@ -103,3 +103,76 @@ def test_unmeasured_metric_is_null_not_zero(client: TestClient) -> None:
     pause = summary["metrics"]["pause_ratio"]
     assert pause["groups"]["control"] == {"n": 0, "mean": None, "sd": None, "ci95": None}
     assert pause["treatment_minus_control"] is None
+
+
+def _style_seed(url: str) -> dict[tuple[str, str], list[float]]:
+    """Per (style, group): each session's mean speaking rate over its answers in that style."""
+    from tests.research.seed import seed_study
+
+    seed_study(url, n_sessions=36, seed=5)
+    engine = create_sync_engine(sync_url(url))
+    per: dict[tuple[str, str, str], list[float]] = {}
+    with Session(engine) as db:
+        for a, s in db.query(Answer, InterviewSession).join(InterviewSession, Answer.session_id == InterviewSession.id):
+            per.setdefault((a.style, s.group, s.id), []).append(a.speaking_rate_wpm)
+    engine.dispose()
+    out: dict[tuple[str, str], list[float]] = {}
+    for (style, group, _), rates in per.items():
+        out.setdefault((style, group), []).append(float(np.mean(rates)))
+    return out
+
+
+def test_per_style_breakdown_matches_scipy(client: TestClient, clean_database: str) -> None:
+    expected = _style_seed(clean_database)
+    summary = client.get("/metrics/summary").json()
+    assert set(summary["by_style"]) == {style for style, _ in expected}
+    for style, block in summary["by_style"].items():
+        result = block["metrics"]["speaking_rate_wpm"]
+        t_vals, c_vals = expected[(style, "treatment")], expected[(style, "control")]
+        assert block["groups"]["treatment"]["sessions"] == len(t_vals)
+        for name, values in (("treatment", t_vals), ("control", c_vals)):
+            assert result["groups"][name]["n"] == len(values)
+            assert result["groups"][name]["mean"] == pytest.approx(np.mean(values), rel=1e-9)
+            assert result["groups"][name]["sd"] == pytest.approx(np.std(values, ddof=1), rel=1e-9)
+        welch = stats.ttest_ind(t_vals, c_vals, equal_var=False)
+        diff = result["treatment_minus_control"]
+        assert diff["t"] == pytest.approx(welch.statistic, rel=1e-9) and diff["p"] == pytest.approx(welch.pvalue, rel=1e-8)
+        ci = welch.confidence_interval(0.95)
+        assert diff["ci95"] == pytest.approx([ci.low, ci.high], rel=1e-9)
+        assert diff["hedges_g"] == pytest.approx(_hedges_g(t_vals, c_vals), rel=1e-9)
+    # The style filter and the breakdown agree.
+    filtered = client.get("/metrics/summary", params={"style": "neutral"}).json()
+    alone, within = filtered["metrics"]["speaking_rate_wpm"], summary["by_style"]["neutral"]["metrics"]["speaking_rate_wpm"]
+    for g in ("control", "treatment"):
+        assert alone["groups"][g]["n"] == within["groups"][g]["n"]
+        assert alone["groups"][g]["mean"] == pytest.approx(within["groups"][g]["mean"], rel=1e-12)
+    assert alone["treatment_minus_control"]["t"] == pytest.approx(within["treatment_minus_control"]["t"], rel=1e-12)
+
+
+def test_consort_counts_per_group(client: TestClient, clean_database: str) -> None:
+    from tests.research.seed import seed_study
+
+    seed_study(clean_database, n_sessions=30)  # created in 2026-03: every active session is long idle
+    consort = client.get("/metrics/summary").json()["consort"]
+    assert consort["abandoned_after_minutes"] == 60
+    statuses = [("completed", "ended", "active")[i % 3] if i % 5 else "completed" for i in range(30)]
+    for g, parity in (("control", 0), ("treatment", 1)):
+        mine = [s for i, s in enumerate(statuses) if i % 2 == parity]
+        counts = consort["groups"][g]
+        assert counts["started"] == len(mine) and counts["completed"] == mine.count("completed")
+        assert counts["ended_early"] == mine.count("ended") and counts["abandoned"] == mine.count("active")
+        assert counts["in_progress"] == 0 and counts["randomised_by_server"] == 0
+    with client.websocket_connect("/ws/interview") as ws:  # a fresh active session is in progress, not abandoned
+        ws.send_json({"type": "start_session", "group": "control", "question_count": 1})
+        ws.receive_json()
+    assert client.get("/metrics/summary").json()["consort"]["groups"]["control"]["in_progress"] == 1
+
+
+def test_distribution_and_timeline_series(client: TestClient, clean_database: str) -> None:
+    expected = _seed(clean_database)
+    series = client.get("/metrics/sessions", params={"metric": "speaking_rate_wpm"}).json()
+    for g in ("control", "treatment"):
+        assert sorted(series["values"][g]) == pytest.approx(sorted(expected[g]["speaking_rate_wpm"]), rel=1e-9)
+    assert client.get("/metrics/sessions", params={"metric": "nope"}).status_code == 422
+    days = client.get("/metrics/timeline").json()["days"]
+    assert sum(d["started"] for d in days) == 40 and {d["day"] for d in days} == {"2026-03-01", "2026-03-02"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal_column, select
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Answer, CheckIn, InterviewSession, TelemetryEvent
@@ -43,6 +43,31 @@ def _metric_sources() -> dict[str, tuple[Any, Any]]:
 METRICS = tuple(_metric_sources())
 
 
+def _tables() -> dict[str, tuple[Any, list[tuple[str, Any]]]]:
+    tables: dict[str, tuple[Any, list[tuple[str, Any]]]] = {}
+    names = {Answer: "answers", CheckIn: "checkins", TelemetryEvent: "telemetry"}
+    for metric, (table, column) in _metric_sources().items():
+        tables.setdefault(names[table], (table, []))[1].append((metric, column))
+    return tables
+
+
+_TABLES = _tables()
+TABLES = tuple(_TABLES)
+
+
+@dataclass(frozen=True)
+class TableMoments:
+    group: str
+    style: str  # "*" = all styles
+    sessions: int  # sessions with at least one row in this table (and style)
+    rows: int
+    metrics: dict[str, GroupMoments]
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
 class StatisticsRepository:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
@@ -77,40 +102,124 @@ class StatisticsRepository:
             result.setdefault(group, {"sessions": 0, "answers": 0})["answers"] = int(n)
         return result
 
-    async def metric_moments(self, metric: str, filters: SummaryFilters) -> list[GroupMoments]:
-        """Per group: n, mean and sum of squared deviations of the per-session means.
+    async def table_moments(self, table_key: str, filters: SummaryFilters) -> list[TableMoments]:
+        """For every metric of one table, per group and per style: n, mean and sum of squared deviations
+        of the per-session means, plus sessions and rows counted. Style "*" is all styles together.
 
-        The unit of analysis is the session: a participant's answers are not independent
-        observations, so each session contributes one mean per metric.
+        The unit of analysis is the session: a participant's answers are not independent observations,
+        so each session contributes one mean per metric. One statement per table: the rows are scanned
+        once into per-(session, style) sums and counts, from which both the overall per-session means
+        and the per-style ones are derived.
         """
-        table, column = _metric_sources()[metric]
-        session_fk = table.session_id  # type: ignore[attr-defined]
-        per_session = self._session_filter(
-            select(InterviewSession.group.label("grp"), func.avg(column).label("v"))
-            .join(table, session_fk == InterviewSession.id)
-            .where(column.is_not(None))
-            .group_by(InterviewSession.group, InterviewSession.id),
+        table, metrics = _TABLES[table_key]
+        cols = [column for _, column in metrics]
+        fk, style_col = table.session_id, table.style
+        ps_stmt = self._session_filter(
+            select(
+                InterviewSession.group.label("grp"), fk.label("sid"), style_col.label("sty"),
+                func.count().label("rows"),
+                *[func.sum(cast(c, Float)).label(f"s{i}") for i, c in enumerate(cols)],
+                *[func.count(c).label(f"n{i}") for i, c in enumerate(cols)],
+            )
+            .join(InterviewSession, fk == InterviewSession.id)
+            .group_by(InterviewSession.group, fk, style_col),
             filters,
         )
         if filters.style is not None:
-            per_session = per_session.where(table.style == filters.style)  # type: ignore[attr-defined]
-        per_session_cte = per_session.cte("per_session")
-        grp, v = per_session_cte.c.grp, per_session_cte.c.v
-        means = (
-            select(grp.label("grp"), func.count(v).label("n"), func.avg(v).label("mean")).group_by(grp).cte("means")
+            ps_stmt = ps_stmt.where(style_col == filters.style)
+        ps = ps_stmt.cte("ps")
+        k = range(len(cols))
+
+        def ratio(total: Any, n: Any) -> Any:
+            return case((n > 0, total / n), else_=None)
+
+        overall = select(
+            ps.c.grp, ps.c.sid, literal("*").label("sty"), func.sum(ps.c.rows).label("r"),
+            *[ratio(func.sum(ps.c[f"s{i}"]), func.sum(ps.c[f"n{i}"])).label(f"v{i}") for i in k],
+        ).group_by(ps.c.grp, ps.c.sid)
+        by_style = select(
+            ps.c.grp, ps.c.sid, ps.c.sty, ps.c.rows.label("r"),
+            *[ratio(ps.c[f"s{i}"], ps.c[f"n{i}"]).label(f"v{i}") for i in k],
         )
-        dev = (v - means.c.mean) * (v - means.c.mean)
+        per_session = union_all(overall, by_style).cte("per_session")
+        v = per_session.c
+        means = select(
+            v.grp, v.sty, func.count().label("sessions"), func.sum(v.r).label("rows"),
+            *[func.count(v[f"v{i}"]).label(f"n{i}") for i in k], *[func.avg(v[f"v{i}"]).label(f"m{i}") for i in k],
+        ).group_by(v.grp, v.sty).cte("means")
+        m = means.c
         stmt = (
-            select(means.c.grp, means.c.n, means.c.mean, func.sum(dev).label("ss"))
-            .select_from(per_session_cte.join(means, means.c.grp == grp))
-            .group_by(means.c.grp, means.c.n, means.c.mean)
-            .order_by(literal_column("1"))
+            select(
+                m.grp, m.sty, func.max(m.sessions), func.max(m.rows),
+                *[func.max(m[f"n{i}"]) for i in k], *[func.max(m[f"m{i}"]) for i in k],
+                *[func.sum((v[f"v{i}"] - m[f"m{i}"]) * (v[f"v{i}"] - m[f"m{i}"])) for i in k],
+            )
+            .select_from(per_session.join(means, and_(m.grp == v.grp, m.sty == v.sty)))
+            .group_by(m.grp, m.sty)
         )
-        rows = (await self.db.execute(stmt)).all()
-        return [
-            GroupMoments(g, int(n), float(m) if m is not None else None, float(ss) if ss is not None else None)
-            for g, n, m, ss in rows
-        ]
+        out: list[TableMoments] = []
+        n_metrics = len(cols)
+        for row in (await self.db.execute(stmt)).all():
+            grp, sty, sessions, rows = row[0], row[1], int(row[2]), int(row[3] or 0)
+            ns, ms, sss = row[4:4 + n_metrics], row[4 + n_metrics:4 + 2 * n_metrics], row[4 + 2 * n_metrics:]
+            moments = {
+                name: GroupMoments(grp, int(ns[i]), _float(ms[i]), _float(sss[i]))
+                for i, (name, _) in enumerate(metrics)
+            }
+            out.append(TableMoments(grp, sty, sessions, rows, moments))
+        return out
+
+    async def consort(self, filters: SummaryFilters, abandoned_before: datetime) -> dict[str, dict[str, int]]:
+        """Sessions started, completed, ended early, abandoned (active, idle since before the cutoff), active."""
+        status = InterviewSession.status
+        idle = InterviewSession.updated_at < abandoned_before
+        stmt = self._session_filter(
+            select(
+                InterviewSession.group, func.count(),
+                func.sum(case((status == "completed", 1), else_=0)),
+                func.sum(case((status == "ended", 1), else_=0)),
+                func.sum(case((and_(status == "active", idle), 1), else_=0)),
+                func.sum(case((and_(status == "active", ~idle), 1), else_=0)),
+                func.sum(case((InterviewSession.assignment == "block_randomised", 1), else_=0)),
+            ).group_by(InterviewSession.group),
+            filters,
+        )
+        if filters.style is not None:
+            stmt = stmt.where(InterviewSession.initial_style == filters.style)
+        keys = ("started", "completed", "ended_early", "abandoned", "in_progress", "randomised_by_server")
+        return {g: dict(zip(keys, (int(x or 0) for x in rest), strict=True))
+                for g, *rest in (await self.db.execute(stmt)).all()}
+
+    async def session_means(self, metric: str, filters: SummaryFilters, limit: int) -> list[tuple[str, datetime, float]]:
+        """Per-session means of one metric (newest sessions first), for distribution plots."""
+        table, column = _metric_sources()[metric]
+        stmt = self._session_filter(
+            select(InterviewSession.group, InterviewSession.created_at, func.avg(cast(column, Float)))
+            .join(table, table.session_id == InterviewSession.id)
+            .where(column.is_not(None))
+            .group_by(InterviewSession.id, InterviewSession.group, InterviewSession.created_at),
+            filters,
+        )
+        if filters.style is not None:
+            stmt = stmt.where(table.style == filters.style)
+        stmt = stmt.order_by(InterviewSession.created_at.desc()).limit(limit)
+        return [(g, at, float(value)) for g, at, value in (await self.db.execute(stmt)).all()]
+
+    async def timeline(self, filters: SummaryFilters) -> list[tuple[str, str, int, int]]:
+        """Sessions started and completed per UTC day and group."""
+        created = InterviewSession.created_at
+        day_expr = func.date(func.timezone("UTC", created)) if self.db.get_bind().dialect.name == "postgresql" else func.date(created)
+        day = day_expr.label("day")
+        stmt = self._session_filter(
+            select(day, InterviewSession.group, func.count(),
+                   func.sum(case((InterviewSession.status == "completed", 1), else_=0)))
+            .group_by(day, InterviewSession.group)
+            .order_by(day),
+            filters,
+        )
+        if filters.style is not None:
+            stmt = stmt.where(InterviewSession.initial_style == filters.style)
+        return [(str(d), g, int(n), int(c or 0)) for d, g, n, c in (await self.db.execute(stmt)).all()]
 
     async def coach_sources(self, filters: SummaryFilters) -> dict[str, dict[str, Any]]:
         """Per group: answers, LLM attempts (a model was tried), LLM answers and LLM latency (issue 5)."""
