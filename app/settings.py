@@ -60,7 +60,7 @@ class HeadPoseSettings(BaseModel):
 
     enabled: bool = True
     workers: int = Field(1, ge=1, le=16, description="Face Mesh instances = frames analysed at once, all sessions")
-    max_fps: float = Field(10.0, gt=0, le=60, description="frames analysed per second per session; the rest are dropped")
+    max_fps: float = Field(10.0, gt=0, le=1000, description="frames analysed per second per session; the rest are dropped")
     max_frame_bytes: int = Field(2_000_000, ge=1024, description="largest encoded frame accepted")
     max_pixels: int = Field(4_000_000, ge=1, description="largest frame accepted, width x height")
     max_faces: int = Field(3, ge=1, le=10, description="faces searched; the largest is the candidate")

@@ -69,9 +69,9 @@ class Connection:
             await self.send(message)
             if message.type in _FINISHING:
                 self.session_open = False
-            self._after_send(message, speak)
+            await self._after_send(message, speak)
 
-    def _after_send(self, message: ws.ServerMessage, speak: bool) -> None:
+    async def _after_send(self, message: ws.ServerMessage, speak: bool) -> None:
         """Camera and voice follow the conversation: a new question starts a new answer window."""
         if isinstance(message, ws.SessionStarted | ws.SessionResumed):
             self.tts = message.tts
@@ -81,10 +81,12 @@ class Connection:
             self._say(message.seq, message.text, message.reply_to)
 
     def _say(self, seq: int | None, text: str, reply_to: str | None) -> None:
+            if self.tts and self.services.voice is None:
+                await self.send_error(EngineUnavailable("speech was asked for but the text-to-speech engine is not "
+                                                        "available; the interview goes on in text"), message.reply_to)
         if self._speaker is None:
             voice = self.services.voice
-            if voice is None:
-                log.info("tts requested but no TTS engine (session=%s)", self.session_id)
+            if voice is None:  # the client was told when the session started
                 return
             self._speaker = SpeechPump(voice, self.services.settings.tts.max_pending, self.send, self.send_error)
         self._speaker.say(seq, text, reply_to)

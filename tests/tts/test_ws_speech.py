@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from app.main import create_app
 from app.services.voice import split_sentences
+from app.settings import Settings
 from tests.wsclient import start
 
 
@@ -79,3 +82,28 @@ def test_resumed_session_keeps_speaking(client: TestClient) -> None:
         while not ((chunk := ws.receive_json())["type"] == "speech_audio" and chunk["reply_to_seq"] == message["seq"]):
             assert chunk["type"] in {"tips", "question", "speech_audio"}, chunk
         assert chunk["chunk_index"] == 0
+
+
+def test_engines_are_warmed_at_start_up(client: TestClient) -> None:
+    """Model loads and first runs happen in the lifespan, before any client asks."""
+    engines = client.get("/health").json()["engines"]
+    assert engines["tts"]["status"] == "ok" and engines["tts"]["sentences"] >= 1
+    assert engines["tts"]["sample_rate"] == 22050 and engines["tts"]["voice"] == "en_US-joe-medium"
+    assert engines["head_pose"]["status"] == "ok" and engines["head_pose"]["frames"] >= 1
+
+
+def test_speech_without_an_engine_is_an_error_and_the_interview_goes_on(tmp_path: Path) -> None:
+    settings = Settings(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/t.db", NVIDIA_API_KEY=None,  # type: ignore[call-arg]
+                        tts={"enabled": False}, head_pose={"enabled": False})
+    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws/interview") as ws:
+        ws.send_json({"type": "start_session", "id": "s", "group": "control", "tts": True})
+        assert ws.receive_json()["type"] == "session_started"
+        error = ws.receive_json()
+        assert error["type"] == "error" and error["code"] == "engine_unavailable" and error["reply_to"] == "s"
+        assert ws.receive_json()["type"] == "question"
+        ws.send_json({"type": "video_frame", "id": "v", "image": "AAAA"})
+        assert ws.receive_json()["code"] == "engine_unavailable"
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] == "pong"
+        health = client.get("/health").json()["engines"]
+        assert health["tts"]["status"] == "unavailable" and health["head_pose"]["status"] == "unavailable"

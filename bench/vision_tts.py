@@ -1,0 +1,151 @@
+"""Head-pose frames per second through our service vs plain MediaPipe, and TTS time to first audio.
+
+    python bench/vision_tts.py [--frames 120] [--rounds 5] [--repeats 5]
+
+Head pose, on the same frames (the AFLW2000 sample photos, JPEG, cycled):
+  * plain MediaPipe: decode + Face Mesh (still-image mode, iris landmarks) in a loop, one thread;
+  * ours over the WebSocket: a real uvicorn on 127.0.0.1 (rate cap lifted), one client sending
+    `video_frame`s with two in flight (streaming), and again waiting for each `head_pose`;
+  * ours through the engine wrapper (decode + Face Mesh + solvePnP + gaze), one thread.
+TTS: a three-sentence question; time until the first sentence's audio is ready (what a
+client waits before playback) vs the time Piper takes to synthesise the whole text at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._servers import uvicorn_server
+
+ROOT = Path(__file__).resolve().parents[1]
+FACES = ROOT / ".." / "shared" / "data" / "faces" / "aflw2000"
+QUESTION = ("Tell me about a project where the requirements changed halfway through. "
+            "How did you adapt the plan and keep the team aligned? "
+            "Looking back, what would you do differently next time?")
+
+
+def load_frames(count: int) -> list[bytes]:
+    images = [p.read_bytes() for p in sorted(FACES.glob("*.jpg"))]
+    if not images:
+        raise SystemExit(f"no test photos in {FACES}")
+    return [images[i % len(images)] for i in range(count)]
+
+
+def timed_fps(analyse: Callable[[bytes], object], frames: list[bytes]) -> float:
+    started = time.perf_counter()
+    for data in frames:
+        analyse(data)
+    return len(frames) / (time.perf_counter() - started)
+
+
+def plain_mediapipe() -> Callable[[bytes], object]:
+    """Decode + Face Mesh, nothing else: what a bare MediaPipe loop over these frames costs."""
+    import cv2
+    import mediapipe as mp
+    import numpy as np
+
+    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
+    return lambda data: mesh.process(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB))
+
+
+async def websocket_fps(url: str, frames: list[bytes], window: int) -> float:
+    """Frames answered per second with `window` frames in flight (1 = wait for each reply).
+
+    A window of 2 is how a streaming client behaves: the next frame waits in the socket's
+    one-slot mailbox while the current one is analysed, so nothing is dropped and the
+    engine never idles on the network.
+    """
+    payloads = [json.dumps({"type": "video_frame", "id": f"f{i}", "image": base64.b64encode(d).decode()})
+                for i, d in enumerate(frames)]
+    async with websockets.connect(url, compression=None, max_size=None) as ws:
+        await ws.send(payloads[0])
+        await ws.recv()
+        started = time.perf_counter()
+        sent = answered = 0
+        while sent < min(window, len(payloads)):
+            await ws.send(payloads[sent])
+            sent += 1
+        while answered < len(payloads):
+            message = json.loads(await ws.recv())
+            assert message["type"] == "head_pose", message
+            answered += 1
+            if sent < len(payloads):
+                await ws.send(payloads[sent])
+                sent += 1
+        return len(frames) / (time.perf_counter() - started)
+
+
+async def tts_times(repeats: int) -> tuple[float, float, float]:
+    from app.inference.tts.piper_engine import PiperTts, default_voice
+    from app.services.voice import VoiceService
+
+    engine = PiperTts(*default_voice())
+    voice = VoiceService(engine, frozenset(), cache_entries=0)  # no cache: every run synthesises
+    engine.synthesize_sync("Warm up.")
+    firsts, streamed, whole = [], [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        async for index, _total, _chunk in voice.stream(QUESTION):
+            if index == 0:
+                firsts.append(time.perf_counter() - started)
+        streamed.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        b"".join(c.audio_int16_bytes for c in engine._voice.synthesize(QUESTION))
+        whole.append(time.perf_counter() - started)
+    return statistics.median(firsts), statistics.median(streamed), statistics.median(whole)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--repeats", type=int, default=5, help="TTS runs")
+    parser.add_argument("--rounds", type=int, default=5, help="head-pose rounds, interleaved")
+    args = parser.parse_args()
+    frames = load_frames(args.frames)
+
+    from app.inference.head_pose.mediapipe_engine import MediaPipeHeadPose
+
+    plain_analyse, engine = plain_mediapipe(), MediaPipeHeadPose(workers=1)
+    plain_analyse(frames[0]), engine.estimate_sync(frames[0])
+    results: dict[str, list[float]] = {"plain": [], "wrapper": [], "streaming": [], "closed": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db", "HEAD_POSE__MAX_FPS": "1000",
+               "TTS__ENABLED": "false", "NVIDIA_API_KEY": "", "LOG_LEVEL": "WARNING"}
+        with uvicorn_server("app.main:create_app", env) as base:
+            url = base.replace("http", "ws") + "/ws/interview"
+            # Interleaved rounds, medians: other load on the machine hits every method alike.
+            for _ in range(args.rounds):
+                results["plain"].append(timed_fps(plain_analyse, frames))
+                results["wrapper"].append(timed_fps(engine.estimate_sync, frames))
+                results["streaming"].append(asyncio.run(websocket_fps(url, frames, window=2)))
+                results["closed"].append(asyncio.run(websocket_fps(url, frames, window=1)))
+    plain, wrapper, streaming, closed_loop = (statistics.median(results[k]) for k in ("plain", "wrapper", "streaming", "closed"))
+    first, streamed, whole = asyncio.run(tts_times(args.repeats))
+
+    print(f"head pose, {len(frames)} frames of {FACES.resolve()} (JPEG 450x450), one client, CPU, "
+          f"median of {args.rounds} interleaved rounds")
+    print(f"  plain MediaPipe (decode + Face Mesh)          {plain:7.1f} fps")
+    print(f"  ours, engine wrapper (+ solvePnP + gaze)      {wrapper:7.1f} fps   {wrapper / plain:.2f}x plain")
+    print(f"  ours, WebSocket, streaming (2 in flight)      {streaming:7.1f} fps   {streaming / plain:.2f}x plain  (goal >= 0.8x)")
+    print(f"  ours, WebSocket, wait for each reply          {closed_loop:7.1f} fps   {closed_loop / plain:.2f}x plain")
+    print(f"TTS, Piper {len(QUESTION.split())}-word three-sentence question, median of {args.repeats}")
+    print(f"  first sentence's audio ready                  {first * 1000:7.0f} ms")
+    print(f"  all sentences, streamed                       {streamed * 1000:7.0f} ms")
+    print(f"  whole text in one synthesis                   {whole * 1000:7.0f} ms")
+    print(f"  first chunk / whole synthesis                 {first / whole:7.2f}x  (goal <= 0.4x)")
+
+
+if __name__ == "__main__":
+    main()
