@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from app.inference.tts.piper_engine import PiperTts, default_voice
 def piper() -> Iterator[PiperTts]:
     engine = PiperTts(*default_voice())
     yield engine
-    engine._executor.shutdown(wait=True)
+    asyncio.run(engine.aclose())
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from app.inference.head_pose.mediapipe_engine import MediaPipeHeadPose
 def head_pose() -> Iterator[MediaPipeHeadPose]:
     engine = MediaPipeHeadPose(workers=1)
     yield engine
-    engine._executor.shutdown(wait=True)
+    asyncio.run(engine.aclose())
 
 
 @pytest.fixture(scope="session")

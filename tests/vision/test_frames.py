@@ -60,3 +60,16 @@ def test_base64_checks() -> None:
 def test_engine_refuses_bad_bytes(head_pose: MediaPipeHeadPose) -> None:
     with pytest.raises(InvalidInput):
         head_pose.estimate_sync(b"\xff\xd8\xff\xe0 broken jpeg")
+
+
+def test_cv2_is_the_headless_build() -> None:
+    """mediapipe pulls opencv-contrib-python (GUI); the install step must leave only the headless cv2."""
+    import importlib.metadata
+
+    import cv2
+
+    installed = {d.metadata["Name"].lower() for d in importlib.metadata.distributions()}
+    assert "opencv-python-headless" in installed
+    assert not installed & {"opencv-python", "opencv-contrib-python", "opencv-contrib-python-headless"}
+    gui = next(line for line in cv2.getBuildInformation().splitlines() if line.strip().startswith("GUI:"))
+    assert gui.split(":", 1)[1].strip().upper() == "NONE", gui

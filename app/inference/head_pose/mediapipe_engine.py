@@ -102,6 +102,7 @@ class MediaPipeHeadPose:
         }
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        # Let a frame in progress finish before its Face Mesh is closed under it.
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
         while not self._meshes.empty():
             self._meshes.get_nowait().close()
