@@ -74,7 +74,7 @@ class MediaPipeHeadPose:
             points = max(candidates, key=face_area)  # the candidate, not someone behind them
             intrinsics = camera_matrix(width, height, self.focal_scale)
             try:
-                pose = solve_pose(points, intrinsics, self.focal_scale)
+                pose = solve_pose(points, intrinsics)
             except ArithmeticError:
                 log.debug("solvePnP failed on a detected face")
             else:
