@@ -78,6 +78,8 @@ def type_answer(page: Page, text: str) -> None:
 def test_typed_answers_check_in_style_switch_and_resume(open_page: Any, server: str, artifacts: Path) -> None:
     page = open_page("group=control&style=neutral&participant=P-e2e-typed&questions=3&tts=0&camera=0")
     assert page.locator("#group-row").is_hidden(), "a study link's group is not offered for change"
+    assert page.locator("#participant").input_value() == "P-e2e-typed"
+    page.screenshot(path=str(artifacts / "setup.png"), full_page=True)
     page.click("#start")
     wait(page, "c.question !== null")
     first = coach(page, "question")
@@ -102,6 +104,14 @@ def test_typed_answers_check_in_style_switch_and_resume(open_page: Any, server: 
     type_answer(page, TYPED_ANSWER.replace("release process", "deployment process"))
     wait(page, "c.reconnects === 1 && c.answers === 2", 30)
     assert page.locator("#conn").inner_text() == "Connected"
+
+    # A reload carries on from sessionStorage: same session, same open question.
+    wait(page, "c.messages.filter(t => t === 'question').length === 3")
+    session, current = coach(page, "session"), coach(page, "question")
+    page.reload()
+    wait(page, "c.question !== null && c.messages.includes('session_resumed')")
+    assert coach(page, "session") == session and coach(page, "question")["question_id"] == current["question_id"]
+    assert page.locator("#caption").inner_text() == current["text"]
 
     page.click("#end")
     wait(page, "c.state === 'finished'")
@@ -156,6 +166,8 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     assert any(REFERENCE_PHRASE in " ".join(words_of(p)) for p in coach(page, "partials"))
     assert page.locator("#feedback").is_visible(), "the treatment group sees tips after the answer"
     assert coach(page, "audioFrames") > 100  # about 10 frames of 100 ms per second of speech
+    voiced = coach(page, "voicedSeconds")  # the nudges' voice detector on the real recording
+    assert 0.5 * media.speech_s < voiced <= coach(page, "audioSeconds"), voiced
 
     data = export(server, coach(page, "session"))
     answer = data["answers"][0]
@@ -171,3 +183,83 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     events = {e["event"]: e["latency_ms"] for e in export(server, coach(page, "session"))["telemetry"]}
     assert {"question_text_latency", "question_audio_latency"} <= events.keys(), events
     assert 0 < events["question_text_latency"] <= events["question_audio_latency"], events
+    print(f"\nvoice turn: {events}; voiced {voiced:.1f} s of {coach(page, 'audioSeconds'):.1f} s sent")
+
+
+NUDGE_SCENARIOS = """async () => {
+  const { LiveNudges } = await import('/static/js/nudges.js');
+  const words = (n, filler) => Array.from({ length: n }, (_, i) => (filler && i % 6 === 5 ? 'um' : 'word')).join(' ');
+  // seconds of [level, words per minute] segments, fed as 100 ms level frames and 1 s partials
+  function run(segments, filler = false) {
+    const shown = [];
+    const nudges = new LiveNudges((kind) => { if (kind) shown.push(kind); });
+    nudges.start(0);
+    let t = 0, count = 0;
+    for (const [seconds, level, wpm] of segments) {
+      for (let s = 0; s < seconds; s++) {
+        for (let f = 0; f < 10; f++) nudges.onLevel(level);
+        t += 1000;
+        count += wpm / 60;
+        nudges.onTranscript(words(Math.floor(count), filler), t);
+      }
+    }
+    return shown;
+  }
+  return {
+    fast: run([[20, 0.1, 220]]),
+    steady: run([[30, 0.1, 140]]),
+    thinking: run([[2, 0.1, 140], [10, 0.002, 0], [15, 0.1, 140]]),
+    slow: run([[20, 0.1, 60]]),
+    fillers: run([[20, 0.1, 140]], true),
+  };
+}"""
+
+
+def test_live_nudges_follow_pace_and_fillers_but_not_pauses(open_page: Any) -> None:
+    page = open_page("camera=0&tts=0")
+    shown = page.evaluate(NUDGE_SCENARIOS)
+    assert shown["fast"] == ["pace_fast"]
+    assert shown["steady"] == [] and shown["thinking"] == [], shown
+    assert shown["slow"] == ["pace_slow"]
+    assert shown["fillers"] == ["fillers"]
+
+
+CONTRAST = """() => {
+  const rgb = (s) => s.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.checkVisibility() || el.closest(':disabled')) continue;
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+    out.push([el.id || el.tagName, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]);
+  }
+  return out;
+}"""
+
+
+def test_keyboard_only_start_and_readable_contrast(open_page: Any) -> None:
+    page = open_page("tts=0&camera=0&questions=1")
+    focused = []
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("() => document.activeElement.id"))
+        if focused[-1] == "start":
+            break
+    assert focused[-1] == "start" and {"participant", "group", "style"} <= set(focused), focused
+    ratios = page.evaluate(CONTRAST)
+    page.keyboard.press("Enter")
+    wait(page, "c.question !== null")
+    ratios += page.evaluate(CONTRAST)
+    low = [(name, round(r, 2)) for name, r in ratios if r < 4.5]  # WCAG AA for body text
+    assert len(ratios) > 15 and not low, low

@@ -19,7 +19,10 @@ export class Answering {
         this.ctx.coach.audioFrames += 1;
         this.ctx.coach.audioSeconds += pcm.byteLength / 2 / CAPTURE_RATE;
       },
-      onLevel: (level) => { $("level").firstElementChild.style.width = `${Math.min(100, Math.round(level * 400))}%`; },
+      onLevel: (level) => {
+        $("level").firstElementChild.style.width = `${Math.min(100, Math.round(level * 400))}%`;
+        this.nudges.onLevel(level);
+      },
     });
     this.nudges = new LiveNudges((kind, text) => {
       const box = $("nudge");
@@ -74,7 +77,9 @@ export class Answering {
       await this.recorder.start();
     } catch (err) {
       this.ctx.telemetry("client_error", null, { kind: "microphone", name: err.name });
-      this.ctx.alertUser("The microphone is not available. You can type your answer instead.");
+      this.ctx.alertUser(window.isSecureContext
+        ? "The microphone is not available (was permission refused?). You can type your answer instead."
+        : "The microphone needs a secure (https) page. You can type your answer instead.");
       $("typing").open = true;
       player.muted = false;
       this.setMode("ready");
@@ -111,6 +116,7 @@ export class Answering {
     this.ctx.player.muted = false;
     const id = this.ctx.conn.nextId("audio_end");
     this.ids.add(id);
+    this.ctx.coach.voicedSeconds = this.nudges.voicedMs / 1000;
     this.nudges.stop();
     if (!this.ctx.conn.sendNow({ type: "audio_end", id })) {
       this.connectionLost();

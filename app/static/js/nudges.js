@@ -1,16 +1,20 @@
 // Live nudges while a treatment-group candidate answers by voice, from what the browser already
-// has: the live transcript (pace, fillers) and head_pose (eye contact). Deliberately sparse:
-// one nudge at a time, shown for a while, and the same kind not again within a cool-down,
-// so the candidate is helped rather than distracted. Thinking pauses are never nudged.
+// has: the live transcript (words so far), the microphone level (which 100 ms frames carry
+// voice) and head_pose (eye contact). Pace is words per minute of *voiced* time, so a pause
+// to think never reads as slow speech. Deliberately sparse: one nudge at a time, shown for a
+// while, and the same kind not again within a cool-down, so it helps rather than distracts.
 
 const FILLERS = new Set(["um", "uh", "uhm", "umm", "erm", "er", "ah", "hmm", "like", "basically", "literally"]);
 const FILLER_PAIRS = new Set(["you know", "i mean", "sort of", "kind of"]);
 
 export const NUDGE_RULES = {
   windowMs: 15000,      // pace is measured over the last 15 s of transcript growth
-  fastWpm: 175,
-  slowWpm: 85,
-  minWords: 12,         // words in the window before pace is judged
+  minVoicedMs: 6000,    // ... once it holds at least 6 s of voice
+  fastWpm: 180,
+  slowWpm: 90,
+  minWords: 10,         // words in the window before pace is judged
+  frameMs: 100,         // one level reading per capture frame
+  voiceLevel: 0.015,    // RMS above this (and 3x the noise floor) is voice
   fillerWindowWords: 25,
   fillerCluster: 3,     // this many fillers within the last 25 words
   gazeWindowMs: 6000,
@@ -47,7 +51,9 @@ export class LiveNudges {
   }
 
   reset() {
-    this.history = [];           // [t, wordCount]
+    this.history = [];           // [t, wordCount, voicedMs so far]
+    this.voicedMs = 0;
+    this.floor = this.rules.voiceLevel / 3; // noise floor: follows quiet frames down at once, rises slowly
     this.gaze = [];              // [t, looking]
     this.lastShown = new Map();  // kind -> t
     this.current = null;
@@ -59,17 +65,24 @@ export class LiveNudges {
   start(now = performance.now()) { this.reset(); this.active = true; this.startedAt = now; }
   stop() { this.active = false; this.show(null, null); }
 
+  /** The RMS level of one capture frame (0..1). */
+  onLevel(level) {
+    if (!this.active) return;
+    this.floor = Math.min(level, this.floor * 1.002 + 1e-6); // doubles in ~35 s of no quiet frame
+    if (level > Math.max(this.rules.voiceLevel, 3 * this.floor)) this.voicedMs += this.rules.frameMs;
+  }
+
   onTranscript(text, now = performance.now()) {
     if (!this.active) return;
     const words = tokens(text);
-    this.history.push([now, words.length]);
+    this.history.push([now, words.length, this.voicedMs]);
     const r = this.rules;
     while (this.history.length > 1 && now - this.history[1][0] >= r.windowMs) this.history.shift();
-    const [t0, n0] = this.history[0];
-    const span = now - t0;
+    const [, n0, v0] = this.history[0];
+    const voiced = this.voicedMs - v0;
     const added = words.length - n0;
-    if (span >= r.windowMs * 0.6 && added >= r.minWords) {
-      const wpm = added / (span / 60000);
+    if (voiced >= r.minVoicedMs && added >= r.minWords) {
+      const wpm = added / (voiced / 60000);
       if (wpm > r.fastWpm) this.raise("pace_fast", now);
       else if (wpm < r.slowWpm) this.raise("pace_slow", now);
     }
