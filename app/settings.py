@@ -98,7 +98,7 @@ class SttSettings(BaseModel):
     max_audio_seconds: float = Field(300.0, gt=0, description="longest spoken answer")
     max_audio_bytes: int = Field(10_000_000, ge=1024, description="largest encoded clip in user_answer.audio")
     partial_interval_s: float = Field(1.0, gt=0, le=2.0, description="audio between two transcript_partial passes")
-    commit_after_s: float = Field(4.0, ge=1.0, description="uncommitted audio kept before text is fixed at a pause")
+    commit_after_s: float = Field(2.0, ge=1.0, description="uncommitted audio kept before text is fixed at a pause")
 
 
 class SpeechMetricsSettings(BaseModel):

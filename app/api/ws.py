@@ -17,9 +17,9 @@ from app.api.container import Services
 from app.api.errors import to_ws_error
 from app.api.guards import RateLimiter, origin_allowed, security_log
 from app.api.media import FramePump, SpeechPump, decode_frame
+from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
 from app.inference.audio import decode_audio, decode_base64
 from app.inference.stt.base import Transcript
-from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
 from app.schemas import ws
 from app.services.camera import CameraSession
 from app.services.interview import AnswerInput, Outcome
@@ -61,8 +61,14 @@ class Connection:
         if message.session_id is None and self.session_id is not None:
             message = message.model_copy(update={"session_id": self.session_id})
         async with self._send_lock:
-            if self.websocket.application_state == WebSocketState.CONNECTED:
+            if self.websocket.application_state != WebSocketState.CONNECTED:
+                return
+            try:
                 await self.websocket.send_text(message.model_dump_json())
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                # The peer or a shutdown closed the socket; what was committed stays committed
+                # and the client gets it again by resuming with last_seq.
+                log.debug("send on a closed socket dropped (session=%s)", self.session_id)
 
     async def send_outcome(self, outcome: Outcome, *, speak: bool = True) -> None:
         for message in outcome.messages:
@@ -75,15 +81,15 @@ class Connection:
         """Camera and voice follow the conversation: a new question starts a new answer window."""
         if isinstance(message, ws.SessionStarted | ws.SessionResumed):
             self.tts = message.tts
+            if self.tts and self.services.voice is None:
+                await self.send_error(EngineUnavailable("speech was asked for but the text-to-speech engine is not "
+                                                        "available; the interview goes on in text"), message.reply_to)
         if isinstance(message, ws.QuestionMessage | ws.SessionResumed):
             self.camera.start_answer(time.monotonic())
         if speak and self.tts and isinstance(message, ws.QuestionMessage | ws.InterviewerMessage) and message.text:
             self._say(message.seq, message.text, message.reply_to)
 
     def _say(self, seq: int | None, text: str, reply_to: str | None) -> None:
-            if self.tts and self.services.voice is None:
-                await self.send_error(EngineUnavailable("speech was asked for but the text-to-speech engine is not "
-                                                        "available; the interview goes on in text"), message.reply_to)
         if self._speaker is None:
             voice = self.services.voice
             if voice is None:  # the client was told when the session started
@@ -251,9 +257,11 @@ class Connection:
             limits = self.services.settings.stt
             data = decode_base64(message.audio, max_bytes=limits.max_audio_bytes)
             audio = await asyncio.to_thread(decode_audio, data, max_seconds=limits.max_audio_seconds)
-            spoken = await self._speech().transcribe_clip(audio)
-            await self.send_spoken(spoken, message.id, message.question_id,
-                                   message.metrics.model_dump(exclude_none=True) if message.metrics else None)
+            speech = self._speech()
+            transcript = await speech.transcribe_clip(audio)
+            await self.send_transcript(transcript, message.id)
+            await self.answer_spoken(await speech.measure(audio, transcript), message.id, message.question_id,
+                                     message.metrics.model_dump(exclude_none=True) if message.metrics else None)
             return
         assert message.answer is not None
         given = AnswerInput(
@@ -302,11 +310,6 @@ class Connection:
             words=[ws.TranscriptWord(word=w.word.strip(), start=w.start, end=w.end, probability=w.probability)
                    for w in transcript.words],
         ))
-
-    async def send_spoken(self, spoken: SpokenAnswer, reply_to: str | None, question_id: str | None,
-                          client_metrics: dict[str, Any] | None) -> None:
-        await self.send_transcript(spoken.transcript, reply_to)
-        await self.answer_spoken(spoken, reply_to, question_id, client_metrics)
 
     async def answer_spoken(self, spoken: SpokenAnswer, reply_to: str | None, question_id: str | None,
                             client_metrics: dict[str, Any] | None) -> None:

@@ -11,7 +11,6 @@ Filler counting combines two kinds of evidence (see `count_fillers_spoken`):
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -167,12 +166,10 @@ class SpeechService:
         measures = await self.metrics_engine.analyse(audio) if self.metrics_engine is not None else None
         return SpokenAnswer(transcript, speech_metrics(transcript, measures, self.settings))
 
-    async def transcribe_clip(self, audio: np.ndarray) -> SpokenAnswer:
-        """A whole clip: transcription and acoustic analysis run side by side."""
-        stt = self.require_stt()
-        if self.metrics_engine is None:
-            return await self.measure(audio, await stt.transcribe(audio))
-        transcript, measures = await asyncio.gather(stt.transcribe(audio), self.metrics_engine.analyse(audio))
+    async def transcribe_clip(self, audio: np.ndarray) -> Transcript:
+        """A whole clip. The acoustic analysis (`measure`) follows, so the transcript is not held up
+        by it and the two do not fight over the same cores."""
+        transcript = await self.require_stt().transcribe(audio)
         if not transcript.text.strip():
             raise InvalidInput("no speech was recognised in the audio", code="empty_transcript")
-        return SpokenAnswer(transcript, speech_metrics(transcript, measures, self.settings))
+        return transcript
