@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
 
 import uvicorn
 
 from app import cli_export
 from app.settings import get_settings
+
+
+class DrainingServer(uvicorn.Server):
+    """On SIGTERM/SIGINT, refuse new sessions at once; uvicorn then closes sockets with 1012
+    and gives in-flight turns the graceful-shutdown time to commit."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the captured signal after shutdown, so a clean SIGTERM would end
+        # with status -15; a finished graceful shutdown is a success and exits 0.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        services = getattr(getattr(self.config.app, "state", None), "services", None)
+        if services is not None:
+            services.draining = True
+        super().handle_exit(sig, frame)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,15 +55,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from app.main import create_app
 
-        uvicorn.run(
-            create_app(settings),
+        app = create_app(settings)
+        config = uvicorn.Config(
+            app,
             host=args.host or settings.host,
             port=args.port or settings.port,
             ws_max_size=settings.limits.max_message_bytes,
             ws_per_message_deflate=False,
             log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=25,
+            timeout_graceful_shutdown=int(settings.edge.shutdown_grace_s),
         )
+        DrainingServer(config).run()
         return 0
     return 2
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.api.guards import ParticipantSockets, parse_origins
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.inference.head_pose.factory import build_head_pose
@@ -39,6 +40,13 @@ class Services:
     export: ExportService
     voice: VoiceService | None = None
     speech: SpeechService | None = None
+    draining: bool = False  # set on SIGTERM: no new sessions, turns in flight finish
+    participants: ParticipantSockets = field(init=False)
+    allowed_origins: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.participants = ParticipantSockets(self.settings.edge)
+        self.allowed_origins = parse_origins(self.settings.allowed_origins)
 
     async def aclose(self) -> None:
         await self.engines.aclose()

@@ -170,6 +170,7 @@ class SessionStarted(_Server):
 
 class SessionResumed(_Server):
     type: Literal["session_resumed"] = "session_resumed"
+    participant_id: str | None = None
     style: str
     group: Group
     styles: list[str]

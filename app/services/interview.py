@@ -229,6 +229,7 @@ class InterviewService:
             resumed = ws.SessionResumed(
                 session_id=session.id, reply_to=msg.id, style=session.style, group=session.group,  # type: ignore[arg-type]
                 styles=self.content.style_names, question_count=session.question_count, status=session.status,
+                participant_id=session.participant_id,
                 answered=answered, question=_question_payload(pending) if pending else None,
                 replayed=len(replay), replay_complete=complete, tts=session.tts,
             )

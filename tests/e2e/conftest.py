@@ -78,7 +78,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and later tests that call asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def chromium(media: Media) -> Iterator[Browser]:
     assert shutil.which(CHROMIUM), "Debian's chromium is missing: `make system-test-deps` installs it"
     args = [
