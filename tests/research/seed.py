@@ -44,14 +44,16 @@ def seed_study(url: str, n_sessions: int = 30, seed: int = 11, start: datetime =
                 db.flush()
                 voice = rng.random() < 0.5
                 rate = rng.gauss(150 if group == "treatment" else 135, 15)
+                pause = round(rng.uniform(0.1, 0.4), 3) if voice else None
                 server = {"word_count": 60, "star_parts": ["action", "result"], "answer_elapsed_ms": 40000.0}
                 if voice:
-                    server |= {"speaking_rate_wpm": rate, "pause_ratio": 0.2, "asr_confidence": 0.9, "pitch_median_hz": 120.0}
+                    server |= {"speaking_rate_wpm": rate, "pause_ratio": pause, "asr_confidence": 0.9, "pitch_median_hz": 120.0}
                 client = None if voice else {"speakingRate": rate, "latencyMs": rng.uniform(500, 3000)}
                 db.add(Answer(
                     session_id=sid, asked_question_id=q.id, input_mode="voice" if voice else "text", text="a",
-                    style=answer_style, word_count=60, speaking_rate_wpm=rate, pause_ratio=0.2 if voice else None,
+                    style=answer_style, word_count=60, speaking_rate_wpm=rate, pause_ratio=pause,
                     gaze=min(1.0, max(0.0, rng.gauss(0.7, 0.1))), filler_count=rng.randint(0, 5),
+                    fillers_per_min=rng.uniform(0, 6),
                     response_latency_ms=None if voice else client["latencyMs"],  # type: ignore[index]
                     server_metrics=server, client_metrics=client, tips=[{"kind": "pace_fast", "text": "t", "evidence": "e"}],
                     tips_shown=group == "treatment", coach_source="heuristic", interviewer_message="ok", created_at=at,
