@@ -87,18 +87,21 @@ class StatisticsService:
         cutoff = datetime.now(UTC) - timedelta(minutes=self.abandoned_after_minutes)
         async with self._sessionmaker() as db:
             repo = StatisticsRepository(db)
-            counts = await repo.counts(filters)
+            await repo.tune_for_aggregation()
             consort = await repo.consort(filters, cutoff)
             coach = await repo.coach_sources(filters)
             # (style, metric) -> group -> moments; style "*" = all styles
             moments: dict[tuple[str, str], dict[str, Any]] = {}
             style_counts: dict[str, dict[str, dict[str, int]]] = {}
+            answers = dict.fromkeys(GROUPS, 0)
             for table in TABLES:
                 for tm in await repo.table_moments(table, filters):
                     for metric, m in tm.metrics.items():
                         moments.setdefault((tm.style, metric), {})[tm.group] = m
                     if table == "answers" and tm.style != "*":
                         style_counts.setdefault(tm.style, {})[tm.group] = {"sessions": tm.sessions, "answers": tm.rows}
+                    elif table == "answers":
+                        answers[tm.group] = tm.rows
         styles = sorted({style for style, _ in moments} - {"*"})
         empty = {"sessions": 0, "answers": 0}
         return {
@@ -108,7 +111,8 @@ class StatisticsService:
                 "style": filters.style,
             },
             "unit_of_analysis": "session (each session's mean per metric)",
-            "groups": {g: counts.get(g, dict(empty)) for g in GROUPS},
+            "groups": {g: {"sessions": consort.get(g, {}).get("started", 0), "answers": answers.get(g, 0)}
+                       for g in GROUPS},
             "consort": {
                 "abandoned_after_minutes": self.abandoned_after_minutes,
                 "groups": {g: consort.get(g, dict.fromkeys(CONSORT_KEYS, 0)) for g in GROUPS},

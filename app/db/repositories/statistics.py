@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Answer, CheckIn, InterviewSession, TelemetryEvent
@@ -80,27 +80,12 @@ class StatisticsRepository:
             stmt = stmt.where(InterviewSession.created_at < filters.until)
         return stmt
 
-    async def counts(self, filters: SummaryFilters) -> dict[str, dict[str, int]]:
-        """Sessions and answers per group (answers in the filtered style when one is given)."""
-        sessions = self._session_filter(
-            select(InterviewSession.group, func.count(InterviewSession.id)).group_by(InterviewSession.group), filters
-        )
-        if filters.style is not None:
-            sessions = sessions.where(InterviewSession.initial_style == filters.style)
-        answers = self._session_filter(
-            select(InterviewSession.group, func.count(Answer.id))
-            .join(Answer, Answer.session_id == InterviewSession.id)
-            .group_by(InterviewSession.group),
-            filters,
-        )
-        if filters.style is not None:
-            answers = answers.where(Answer.style == filters.style)
-        result: dict[str, dict[str, int]] = {}
-        for group, n in (await self.db.execute(sessions)).all():
-            result.setdefault(group, {"sessions": 0, "answers": 0})["sessions"] = int(n)
-        for group, n in (await self.db.execute(answers)).all():
-            result.setdefault(group, {"sessions": 0, "answers": 0})["answers"] = int(n)
-        return result
+    async def tune_for_aggregation(self) -> None:
+        """PostgreSQL: this read-only transaction sorts and hashes ~1M rows; JIT compilation costs more
+        than it saves at this size, and 4 MB of work_mem makes the aggregates spill to disk."""
+        if self.db.get_bind().dialect.name == "postgresql":
+            await self.db.execute(text("SET LOCAL jit = off"))
+            await self.db.execute(text("SET LOCAL work_mem = '64MB'"))
 
     async def table_moments(self, table_key: str, filters: SummaryFilters) -> list[TableMoments]:
         """For every metric of one table, per group and per style: n, mean and sum of squared deviations
@@ -114,20 +99,22 @@ class StatisticsRepository:
         table, metrics = _TABLES[table_key]
         cols = [column for _, column in metrics]
         fk, style_col = table.session_id, table.style
-        ps_stmt = self._session_filter(
-            select(
-                InterviewSession.group.label("grp"), fk.label("sid"), style_col.label("sty"),
-                func.count().label("rows"),
-                *[func.sum(cast(c, Float)).label(f"s{i}") for i, c in enumerate(cols)],
-                *[func.count(c).label(f"n{i}") for i, c in enumerate(cols)],
-            )
-            .join(InterviewSession, fk == InterviewSession.id)
-            .group_by(InterviewSession.group, fk, style_col),
-            filters,
-        )
+        # Aggregate the (large) table first, narrowly, then join the (smaller) result to its sessions.
+        inner = select(
+            fk.label("sid"), style_col.label("sty"), func.count().label("rows"),
+            *[func.sum(cast(c, Float)).label(f"s{i}") for i, c in enumerate(cols)],
+            *[func.count(c).label(f"n{i}") for i, c in enumerate(cols)],
+        ).group_by(fk, style_col)
+        if filters.since is not None or filters.until is not None:
+            inner = inner.where(fk.in_(self._session_filter(select(InterviewSession.id), filters)))
         if filters.style is not None:
-            ps_stmt = ps_stmt.where(style_col == filters.style)
-        ps = ps_stmt.cte("ps")
+            inner = inner.where(style_col == filters.style)
+        agg = inner.subquery("agg")
+        ps = (
+            select(InterviewSession.group.label("grp"), agg)
+            .join(InterviewSession, InterviewSession.id == agg.c.sid)
+            .cte("ps")
+        )
         k = range(len(cols))
 
         def ratio(total: Any, n: Any) -> Any:
@@ -143,20 +130,29 @@ class StatisticsRepository:
         )
         per_session = union_all(overall, by_style).cte("per_session")
         v = per_session.c
-        means = select(
-            v.grp, v.sty, func.count().label("sessions"), func.sum(v.r).label("rows"),
-            *[func.count(v[f"v{i}"]).label(f"n{i}") for i in k], *[func.avg(v[f"v{i}"]).label(f"m{i}") for i in k],
-        ).group_by(v.grp, v.sty).cte("means")
-        m = means.c
-        stmt = (
-            select(
-                m.grp, m.sty, func.max(m.sessions), func.max(m.rows),
-                *[func.max(m[f"n{i}"]) for i in k], *[func.max(m[f"m{i}"]) for i in k],
-                *[func.sum((v[f"v{i}"] - m[f"m{i}"]) * (v[f"v{i}"] - m[f"m{i}"])) for i in k],
+        if self.db.get_bind().dialect.name == "postgresql":
+            # var_samp on float8 is numerically stable (Youngs-Cramer): one pass, no self-join.
+            stmt = select(
+                v.grp, v.sty, func.count(), func.sum(v.r),
+                *[func.count(v[f"v{i}"]) for i in k], *[func.avg(v[f"v{i}"]) for i in k],
+                *[func.var_samp(v[f"v{i}"]) * (func.count(v[f"v{i}"]) - 1) for i in k],
+            ).group_by(v.grp, v.sty)
+        else:  # SQLite has no variance function: two passes, deviations from the group mean
+            means = select(
+                v.grp, v.sty, func.count().label("sessions"), func.sum(v.r).label("rows"),
+                *[func.count(v[f"v{i}"]).label(f"n{i}") for i in k],
+                *[func.avg(v[f"v{i}"]).label(f"m{i}") for i in k],
+            ).group_by(v.grp, v.sty).cte("means")
+            m = means.c
+            stmt = (
+                select(
+                    m.grp, m.sty, func.max(m.sessions), func.max(m.rows),
+                    *[func.max(m[f"n{i}"]) for i in k], *[func.max(m[f"m{i}"]) for i in k],
+                    *[func.sum((v[f"v{i}"] - m[f"m{i}"]) * (v[f"v{i}"] - m[f"m{i}"])) for i in k],
+                )
+                .select_from(per_session.join(means, and_(m.grp == v.grp, m.sty == v.sty)))
+                .group_by(m.grp, m.sty)
             )
-            .select_from(per_session.join(means, and_(m.grp == v.grp, m.sty == v.sty)))
-            .group_by(m.grp, m.sty)
-        )
         out: list[TableMoments] = []
         n_metrics = len(cols)
         for row in (await self.db.execute(stmt)).all():
