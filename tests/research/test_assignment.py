@@ -62,3 +62,22 @@ def test_client_assignment_requires_the_group(settings: Settings) -> None:
     with TestClient(create_app(client_mode)) as client:
         error = _start_without_group(client)
     assert error["type"] == "error" and error["code"] == "group_required"
+
+
+def test_environment_overrides_the_policy_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.services.content import with_study_overrides
+
+    shipped = load_content()
+    assert shipped.policy.when_group_missing == "error"
+    monkeypatch.setenv("STUDY__ASSIGNMENT", "block_randomised")
+    monkeypatch.setenv("STUDY__BLOCK_SIZE", "6")
+    monkeypatch.setenv("PRIVACY__RETAIN_AUDIO", "false")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    policy = with_study_overrides(shipped, settings.study).policy
+    assert (policy.when_group_missing, policy.block_size, policy.seed) == ("block_randomised", 6, shipped.policy.seed)
+    assert settings.privacy.retain_audio is False
+    monkeypatch.setenv("STUDY__ASSIGNMENT", "client")
+    assert with_study_overrides(shipped, Settings(_env_file=None).study).policy.when_group_missing == "error"  # type: ignore[call-arg]
+    monkeypatch.setenv("STUDY__BLOCK_SIZE", "5")
+    with pytest.raises(ValueError, match="multiple"):
+        with_study_overrides(shipped, Settings(_env_file=None).study)  # type: ignore[call-arg]
