@@ -26,6 +26,8 @@ TYPED_ANSWER = (
     "instead of monthly and the failed releases dropped from five a quarter to one."
 )
 REFERENCE_PHRASE = "ask not what your country can do for you"
+PARTIAL_PHRASE = "what your country can do for you"
+NORMALISE = "t.toLowerCase().replace(/[^a-z']+/g, ' ').trim()"
 
 
 def words_of(text: str) -> list[str]:
@@ -152,7 +154,7 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     wait(page, "c.state === 'recording'", 15)
     # One pass of the looping file (lead silence + speech + 1 s), and the phrase seen live.
     page.wait_for_timeout((media.lead_s + media.speech_s + 1) * 1000)
-    wait(page, "c.partials.some(t => /ask not what your country/i.test(t))", 60)
+    wait(page, f"c.partials.some(t => {NORMALISE}.includes('{PARTIAL_PHRASE}'))", 60)
     page.screenshot(path=str(artifacts / "voice-partial.png"), full_page=True)
     page.focus("#done")
     page.keyboard.press("Enter")
@@ -163,7 +165,13 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
 
     final = " ".join(words_of(coach(page, "finals[0]")))
     assert REFERENCE_PHRASE in final, final
-    assert any(REFERENCE_PHRASE in " ".join(words_of(p)) for p in coach(page, "partials"))
+    # Partials are re-decoded as audio grows and may still garble a word or two (tiny.en, short
+    # context); they must carry the reference's words, and the final one the whole phrase.
+    partials = [words_of(p) for p in coach(page, "partials")]
+    assert any(PARTIAL_PHRASE in " ".join(p) for p in partials)
+    reference = words_of(media.reference)
+    best_recall = max(sum(w in set(p) for w in reference) / len(reference) for p in partials)
+    assert best_recall >= 0.8, (best_recall, coach(page, "partials"))
     assert page.locator("#feedback").is_visible(), "the treatment group sees tips after the answer"
     assert coach(page, "audioFrames") > 100  # about 10 frames of 100 ms per second of speech
     voiced = coach(page, "voicedSeconds")  # the nudges' voice detector on the real recording
@@ -183,7 +191,17 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     events = {e["event"]: e["latency_ms"] for e in export(server, coach(page, "session"))["telemetry"]}
     assert {"question_text_latency", "question_audio_latency"} <= events.keys(), events
     assert 0 < events["question_text_latency"] <= events["question_audio_latency"], events
-    print(f"\nvoice turn: {events}; voiced {voiced:.1f} s of {coach(page, 'audioSeconds'):.1f} s sent")
+    print(f"\nvoice turn: {events}; voiced {voiced:.1f} s of {coach(page, 'audioSeconds'):.1f} s sent; final: {final}")
+
+    # The socket drops mid-answer: recording stops, the client resumes, the candidate answers again.
+    page.click("#record")
+    wait(page, "c.state === 'recording' && c.audioSeconds > 1", 15)
+    page.evaluate("() => window.__coach.drop()")
+    wait(page, "c.reconnects === 1 && c.state === 'ready'", 30)
+    assert "dropped during your answer" in page.locator("#alert").inner_text()
+    type_answer(page, TYPED_ANSWER)
+    wait(page, "c.answers === 2", 60)
+    assert [a["input_mode"] for a in export(server, coach(page, "session"))["answers"]] == ["voice", "text"]
 
 
 NUDGE_SCENARIOS = """async () => {
@@ -248,7 +266,7 @@ CONTRAST = """() => {
 }"""
 
 
-def test_keyboard_only_start_and_readable_contrast(open_page: Any) -> None:
+def test_keyboard_only_start_readable_contrast_and_narrow_screens(open_page: Any, artifacts: Path) -> None:
     page = open_page("tts=0&camera=0&questions=1")
     focused = []
     for _ in range(15):
@@ -263,3 +281,6 @@ def test_keyboard_only_start_and_readable_contrast(open_page: Any) -> None:
     ratios += page.evaluate(CONTRAST)
     low = [(name, round(r, 2)) for name, r in ratios if r < 4.5]  # WCAG AA for body text
     assert len(ratios) > 15 and not low, low
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column, nothing cut off sideways
+    page.screenshot(path=str(artifacts / "narrow.png"), full_page=True)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390

@@ -13,10 +13,16 @@ export class Answering {
     this.ids = new Set();          // ids of this answer's messages, to match errors
     this.gaze = [];
     this.typingFrom = null;
+    // The browser's voice processing (noise suppression, AGC, echo cancellation) is off by default:
+    // it cost Whisper words on our recordings (AGC drove peaks to full scale), and nothing plays
+    // while the microphone is open, so there is no echo to cancel. `?mic_processing=1` turns it on.
+    const on = new URLSearchParams(location.search).get("mic_processing") === "1";
     this.recorder = new MicRecorder({
+      processing: { echoCancellation: on, noiseSuppression: on, autoGainControl: on },
       onFrame: (pcm) => {
         if (!this.streaming || !this.ctx.conn.sendNow(pcm)) return;
         this.ctx.coach.audioFrames += 1;
+        if (this.ctx.coach.keepAudio) this.ctx.coach.audioCopy.push(new Int16Array(pcm.slice(0)));
         this.ctx.coach.audioSeconds += pcm.byteLength / 2 / CAPTURE_RATE;
       },
       onLevel: (level) => {
@@ -99,6 +105,7 @@ export class Answering {
     }
     this.ids.add(id);
     this.ctx.coach.audioSeconds = 0;
+    this.ctx.coach.audioCopy = [];
     this.streaming = true;
     this.startedAt = startedAt;
     this.lastMode = "voice";

@@ -119,6 +119,7 @@ function enterInterview(msg) {
   const select = $("style-live");
   select.replaceChildren(...(msg.styles || [msg.style]).map((name) => new Option(name, name)));
   select.value = msg.style;
+  show("repeat", Boolean(msg.tts));
   show("setup", false);
   show("summary", false);
   show("interview");
@@ -130,9 +131,10 @@ function showQuestion(q, seq) {
   state.turnSeq = seq;
   coach.question = q;
   setText("q-progress", q.follow_up ? "Follow-up question" : `Question ${q.index + 1}`
-    + (state.questionCount ? ` of about ${state.questionCount}` : ""));
+    + (state.questionCount > 1 ? ` of about ${state.questionCount}` : ""));
   setText("q-category", q.category);
   setText("caption", q.text);
+  alertUser("");
   answering.ready();
   if (state.answerEndedAt !== null && seq !== null) {
     telemetry("question_text_latency", state.shownAt - state.answerEndedAt);
@@ -261,7 +263,6 @@ conn.addEventListener("state", (ev) => {
 });
 conn.addEventListener("reconnected", (ev) => {
   coach.reconnects = ev.detail.reconnects;
-  alertUser("");
   telemetry("reconnect", null, { down_ms: Math.round(ev.detail.downMs), reconnects: ev.detail.reconnects });
 });
 

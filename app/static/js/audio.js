@@ -130,7 +130,8 @@ export class SpeechPlayer {
  * The microphone is opened per answer and released after it, so it is only on while answering.
  */
 export class MicRecorder {
-  constructor({ onFrame, onLevel }) {
+  constructor({ onFrame, onLevel, processing = {} }) {
+    this.processing = processing; // getUserMedia audio constraints (echo cancellation, ...)
     this.onFrame = onFrame;
     this.onLevel = onLevel || (() => {});
     this.stream = null;
@@ -146,7 +147,7 @@ export class MicRecorder {
       MicRecorder.moduleLoaded = true;
     }
     this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      audio: { channelCount: 1, ...this.processing },
     });
     this.samples = 0;
     this.source = ctx.createMediaStreamSource(this.stream);
