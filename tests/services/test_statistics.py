@@ -176,3 +176,19 @@ def test_distribution_and_timeline_series(client: TestClient, clean_database: st
     assert client.get("/metrics/sessions", params={"metric": "nope"}).status_code == 422
     days = client.get("/metrics/timeline").json()["days"]
     assert sum(d["started"] for d in days) == 40 and {d["day"] for d in days} == {"2026-03-01", "2026-03-02"}
+
+
+def test_turn_latency_counts_only_the_question_text_event(client: TestClient) -> None:
+    from tests.wsclient import start
+
+    for group, latencies in (("control", (400.0, 600.0)), ("treatment", (300.0, 500.0))):
+        with client.websocket_connect("/ws/interview") as ws:
+            start(ws, group=group)
+            for ms in latencies:
+                ws.send_json({"type": "telemetry", "event": "question_text_latency", "latencyMs": ms})
+                assert ws.receive_json()["type"] == "telemetry_logged"
+            ws.send_json({"type": "telemetry", "event": "question_audio_latency", "latencyMs": 9000})
+            assert ws.receive_json()["type"] == "telemetry_logged"
+    turn = client.get("/metrics/summary").json()["metrics"]["turn_latency_ms"]["groups"]
+    assert turn["control"]["mean"] == pytest.approx(500.0) and turn["control"]["n"] == 1
+    assert turn["treatment"]["mean"] == pytest.approx(400.0)

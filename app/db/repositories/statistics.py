@@ -27,6 +27,9 @@ class SummaryFilters:
     style: str | None = None
 
 
+TURN_LATENCY_EVENT = "question_text_latency"
+
+
 def _metric_sources() -> dict[str, tuple[Any, Any]]:
     return {
         "speaking_rate_wpm": (Answer, Answer.speaking_rate_wpm),
@@ -36,7 +39,9 @@ def _metric_sources() -> dict[str, tuple[Any, Any]]:
         "response_latency_ms": (Answer, Answer.response_latency_ms),
         "confidence": (CheckIn, CheckIn.confidence),
         "stress": (CheckIn, CheckIn.stress),
-        "turn_latency_ms": (TelemetryEvent, TelemetryEvent.latency_ms),
+        # The client's own measure of a turn: end of the answer -> next question's text on screen.
+        # Other telemetry events carry other latencies (audio start, reconnects) and stay out of it.
+        "turn_latency_ms": (TelemetryEvent, case((TelemetryEvent.event == TURN_LATENCY_EVENT, TelemetryEvent.latency_ms))),
     }
 
 
