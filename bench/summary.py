@@ -70,7 +70,7 @@ def rows(first: int, count: int, seed: int) -> Iterator[tuple[str, list[tuple[An
                                 rng.random() * 5, 1, rng.uniform(300, 3000), SERVER_METRICS, None, TIPS, group == "treatment",
                                 "heuristic", None, None, "ok", at))
             checkins.append((i + 1, sid, rng.randint(1, 7), rng.randint(1, 7), style, 3, created + timedelta(seconds=100)))
-            telemetry.append((i + 1, sid, "turn", style, rng.uniform(100, 900), created))
+            telemetry.append((i + 1, sid, "question_text_latency", style, rng.uniform(100, 900), created))
         yield "interview_sessions", sessions
         yield "asked_questions", questions
         yield "answers", answers

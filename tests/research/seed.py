@@ -61,7 +61,7 @@ def seed_study(url: str, n_sessions: int = 30, seed: int = 11, start: datetime =
                 if k % 2 == 0:
                     db.add(CheckIn(session_id=sid, confidence=rng.randint(1, 7), stress=rng.randint(1, 7),
                                    style=answer_style, question_index=k, created_at=at + timedelta(seconds=30)))
-            db.add(TelemetryEvent(session_id=sid, event="turn", style=style, latency_ms=rng.uniform(200, 900),
+            db.add(TelemetryEvent(session_id=sid, event="question_text_latency", style=style, latency_ms=rng.uniform(200, 900),
                                   created_at=created))
     engine.dispose()
     return ids
