@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -39,7 +40,7 @@ async def service_session(url: str, turns: int, think_s: float, out: list[float]
         while json.loads(await ws.recv())["type"] != "question":
             pass
         for i in range(turns):
-            await asyncio.sleep(think_s)
+            await asyncio.sleep(think_s * random.uniform(0.5, 1.5))  # jitter: candidates are not in lockstep
             sent = time.perf_counter()
             await ws.send(json.dumps({"type": "user_answer", "answer": ANSWER, "id": f"a{i}"}))
             kind = ""
@@ -54,7 +55,7 @@ async def echo_session(url: str, turns: int, think_s: float, out: list[float]) -
     payload = json.dumps({"type": "user_answer", "answer": ANSWER, "id": "a"})
     async with websockets.connect(url, compression=None, max_size=None) as ws:
         for _ in range(turns):
-            await asyncio.sleep(think_s)
+            await asyncio.sleep(think_s * random.uniform(0.5, 1.5))
             sent = time.perf_counter()
             await ws.send(payload)
             await ws.recv()
@@ -72,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--turns", type=int, default=5)
-    parser.add_argument("--think-ms", type=float, default=0.0, help="pause before each answer")
+    parser.add_argument("--think-ms", type=float, default=0.0, help="mean pause before each answer (±50 %% jitter)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each server")
     args = parser.parse_args()
     think = args.think_ms / 1000

@@ -244,18 +244,21 @@ class InterviewService:
             raise InvalidInput(f"the answer is longer than {self.limits.max_text_chars} characters", code="answer_too_long")
         # Read phase: short transaction, no locks held while the coach (maybe an LLM) thinks.
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, given.client_message_id)) is not None:
+            found = await SessionRepository(db).with_current_question(session_id, replied_to=given.client_message_id)
+            if found is None:
+                raise NotFound(f"session {session_id} does not exist", code="session_not_found")
+            session, current, already_answered = found
+            if already_answered and (replayed := await self._replay(db, session_id, given.client_message_id)):
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id)
             self._require_active(session)
-            current = await SessionRepository(db).current_question(session_id)
-            assert current is not None
             if given.question_id is not None and given.question_id != current.question_id:
                 raise Conflict(
                     f"question {given.question_id!r} is not the current question ({current.question_id!r})",
                     code="question_mismatch",
                 )
-            history = await AnswerRepository(db).recent_exchanges(session_id, HISTORY_TURNS)
+            history = (
+                await AnswerRepository(db).recent_exchanges(session_id, HISTORY_TURNS) if self.coach.uses_history else []
+            )
             state = (session.plan_position, current.index, session.style)
         analysis = analyse(text)
         effective, server_metrics = merge_metrics(analysis, given.server_metrics, given.client_metrics)
@@ -288,10 +291,11 @@ class InterviewService:
     ) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
-            session = await self._load(db, session_id, for_update=True)
+            found = await repo.with_current_question(session_id, for_update=True)
+            if found is None:  # erased by a researcher while the coach was thinking
+                raise NotFound(f"session {session_id} does not exist", code="session_not_found")
+            session, current, _ = found
             self._require_active(session)
-            current = await repo.current_question(session_id)
-            assert current is not None
             if (session.plan_position, current.index, session.style) != state:
                 raise Conflict("the session moved on while this answer was processed", code="stale_turn")
             created = now()

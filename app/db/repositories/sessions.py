@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import AskedQuestion, InterviewSession, OutboxMessage, SessionEvent
@@ -21,6 +21,33 @@ class SessionRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.db.execute(stmt)).scalar_one_or_none()
+
+    async def with_current_question(
+        self, session_id: str, *, for_update: bool = False, replied_to: str | None = None
+    ) -> tuple[InterviewSession, AskedQuestion, bool] | None:
+        """The session, its latest question and whether `replied_to` already has stored replies.
+
+        One round trip instead of three: this runs on every turn.
+        """
+        latest = (
+            select(func.max(AskedQuestion.index)).where(AskedQuestion.session_id == session_id).scalar_subquery()
+        )
+        already = (
+            select(OutboxMessage.seq)
+            .where(OutboxMessage.session_id == session_id, OutboxMessage.reply_to == replied_to)
+            .exists()
+            if replied_to is not None
+            else literal(False)
+        )
+        stmt = (
+            select(InterviewSession, AskedQuestion, already)
+            .join(AskedQuestion, AskedQuestion.session_id == InterviewSession.id)
+            .where(InterviewSession.id == session_id, AskedQuestion.index == latest)
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=InterviewSession)
+        row = (await self.db.execute(stmt)).first()
+        return (row[0], row[1], bool(row[2])) if row is not None else None
 
     def add(self, session: InterviewSession) -> None:
         self.db.add(session)

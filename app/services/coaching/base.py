@@ -64,6 +64,7 @@ class Coach(Protocol):
     """Writes the interviewer's reply, an optional follow-up and the tips for one turn."""
 
     name: str
+    uses_history: bool  # whether `TurnContext.history` is read (loading it costs a query per turn)
 
     async def reply(self, context: TurnContext) -> CoachReply:
         """Answer one turn. Must not raise for ordinary model failures: fallbacks handle those."""

@@ -37,6 +37,7 @@ class FallbackCoach:
         self.deadline_s = deadline_s
         self.why_no_llm = why_no_llm or "no LLM configured"
         self.replies: dict[str, int] = {}
+        self.uses_history = llm is not None
 
     async def reply(self, context: TurnContext) -> CoachReply:
         if self.llm is None:

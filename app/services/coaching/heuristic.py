@@ -100,6 +100,7 @@ class HeuristicCoach:
     """Coach that needs no model: deterministic per session and turn, so runs are reproducible."""
 
     name = "heuristic"
+    uses_history = False
 
     async def reply(self, context: TurnContext) -> CoachReply:
         return self.reply_now(context)

@@ -30,6 +30,7 @@ class LlmCoach:
     """Coach backed by an `LlmEngine`. Use it through `FallbackCoach`."""
 
     name = "llm"
+    uses_history = True
 
     def __init__(self, engine: LlmEngine, settings: LlmSettings, default_deadline_s: float = 4.0) -> None:
         self.engine = engine
