@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +42,30 @@ class LiveServer:
         return self.process.wait(timeout=timeout)
 
 
-def start_server(env: dict[str, str], port: int | None = None, timeout: float = 120) -> LiveServer:
+@contextlib.contextmanager
+def running_server(env: dict[str, str], timeout: float = 240, app_factory: str | None = None) -> Iterator[LiveServer]:
+    """A server for the duration of a `with` block (the timeout allows model loads on a busy machine)."""
+    server = start_server(env, timeout=timeout, app_factory=app_factory)
+    try:
+        yield server
+    finally:
+        try:
+            server.stop(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+
+
+def start_server(
+    env: dict[str, str], port: int | None = None, timeout: float = 120, app_factory: str | None = None
+) -> LiveServer:
+    """`python -m app serve`, or plain uvicorn on `app_factory` (e.g. a comparison app in a benchmark)."""
     port = port or free_port()
     full_env = {**os.environ, "LOG_LEVEL": "WARNING", "NVIDIA_API_KEY": "", **env}
-    process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT, env=full_env)
+    argv = [sys.executable, "-m", "app", "serve", "--port", str(port)]
+    if app_factory is not None:
+        argv = [sys.executable, "-m", "uvicorn", "--factory", app_factory, "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", "--ws-per-message-deflate", "false"]
+    process = subprocess.Popen(argv, cwd=ROOT, env=full_env)
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.media import make_wav, make_y4m
+from tests.live_server import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = (ROOT / ".." / "shared" / "data").resolve()
@@ -49,33 +44,10 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m app serve` with its real engines on a SQLite file; yields the base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     db = tmp_path_factory.mktemp("e2e-db") / "e2e.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "NVIDIA_API_KEY": "", "LOG_LEVEL": "WARNING",
-           "RESEARCH_API_TOKEN": RESEARCH_TOKEN}
-    process = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240  # model loads on a busy 2-core machine
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"the service exited with {process.returncode}") from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the service did not become healthy") from None
-                time.sleep(0.3)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db}", "RESEARCH_API_TOKEN": RESEARCH_TOKEN}
+    with running_server(env) as live:
+        yield live.http
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in the main

@@ -6,11 +6,6 @@ Also the loopback rule end to end: without RESEARCH_API_TOKEN the page and its d
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +16,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from tests.live_server import running_server
 from tests.research.seed import seed_study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,27 +29,9 @@ NO_ENGINES = {"TTS__ENABLED": "false", "STT__ENABLED": "false", "HEAD_POSE__ENAB
 
 @contextmanager
 def serve(database_url: str, token: str | None) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = {**os.environ, **NO_ENGINES, "DATABASE_URL": database_url, "RESEARCH_API_TOKEN": token or ""}
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--host",
-                                "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    env = {**NO_ENGINES, "DATABASE_URL": database_url, "RESEARCH_API_TOKEN": token or ""}
+    with running_server(env, timeout=120) as live:
+        yield live.http
 
 
 def _status(url: str, headers: dict[str, str] | None = None) -> int:
