@@ -99,6 +99,10 @@ class SttSettings(BaseModel):
     max_audio_bytes: int = Field(10_000_000, ge=1024, description="largest encoded clip in user_answer.audio")
     partial_interval_s: float = Field(1.0, gt=0, le=2.0, description="audio between two transcript_partial passes")
     commit_after_s: float = Field(2.0, ge=1.0, description="uncommitted audio kept before text is fixed at a pause")
+    filler_prompt: bool = Field(False, description="verbatim-style prompt that keeps some um/uh in the text; costs "
+                                "~25 % more decoding, and the acoustic detector counts them without it")
+    min_window_s: float = Field(10.0, ge=10.0, le=30.0, description="shortest encoder window for audio under 30 s "
+                                "(Whisper pads to 30 s; 30 = always full windows)")
 
 
 class SpeechMetricsSettings(BaseModel):

@@ -5,7 +5,10 @@ pass transcribes the uncommitted tail and reports the text so far (`transcript_p
 Once the tail is longer than `commit_after_s`, the words that end before a pause (and at
 least a second before the newest audio, so they had right context) are fixed and their
 audio is dropped from later passes. After `audio_end` only the last few seconds remain
-to transcribe, so the final transcript comes quickly.
+to transcribe, so the final transcript comes quickly: a pass still running is awaited and
+its words reused (the model call cannot be interrupted), and when it already covered all
+the audio no further pass runs. The engine encodes a short tail with a short window
+(STT__MIN_WINDOW_S), so a pass costs a fraction of a 30 s transcription.
 """
 
 from __future__ import annotations
@@ -24,7 +27,12 @@ from app.settings import SttSettings
 
 log = logging.getLogger(__name__)
 _RIGHT_CONTEXT_S = 1.0  # words ending closer than this to the newest audio may still change
-_MIN_GAP_S = 0.15  # a cut between two words needs at least this much silence
+_MIN_GAP_S = 0.3  # a cut between two words needs this much time between them (0.15 cut into fast speech)
+_FRAME_S = 0.02  # level frames for finding a quiet cut point
+_QUIET_DB = 25.0  # a pause is this far below the loud end of the tail...
+_NEAR_FLOOR_DB = 6.0  # ...or this close to its quietest frames
+_FORCE_CUT_S = 20.0  # no quiet pause for this long: cut at the quietest gap between words anyway
+_FLUSH_SLACK = SAMPLE_RATE // 20  # the resampler's flush adds a few ms: not worth another pass
 
 
 class StreamingTranscription:
@@ -43,6 +51,7 @@ class StreamingTranscription:
         self._committed: list[Word] = []
         self._commit_sample = 0
         self._transcribed_up_to = 0
+        self._pending: list[Word] = []  # words of the last pass after the commit point
         self._task: asyncio.Task[None] | None = None
         self.passes = 0
 
@@ -69,36 +78,56 @@ class StreamingTranscription:
     async def _pass(self) -> None:
         end = self._samples
         try:
-            words = await self._transcribe(self._commit_sample, end)
+            words = await self._transcribe(self._commit_sample, end, quick=True)
         except Exception:  # a failed partial must not end the answer; the final pass retries
             log.exception("streaming transcription pass failed")
             return
         self._transcribed_up_to = end
         self._maybe_commit(words, end)
+        self._pending = [w for w in words if w.start >= self._commit_sample / SAMPLE_RATE]
         if self.on_partial is not None:
-            await self.on_partial(join_words(self._committed + [w for w in words if w.start >= self._commit_sample / SAMPLE_RATE]))
+            await self.on_partial(join_words(self._committed + self._pending))
 
-    async def _transcribe(self, start: int, end: int) -> list[Word]:
+    async def _transcribe(self, start: int, end: int, quick: bool = False) -> list[Word]:
         self.passes += 1
-        result = await self.stt.transcribe(self.audio()[start:end])
+        # No prompt: the committed text as prompt (whisper-streaming's practice) made tiny.en repeat
+        # it at the start of the tail; fillers are counted acoustically anyway.
+        result = await self.stt.transcribe(self.audio()[start:end], prompt="", quick=quick)
         offset = start / SAMPLE_RATE
         return [w.shifted(offset) for w in result.words]
 
     def _maybe_commit(self, words: list[Word], end: int) -> None:
+        """Fix the words before the last real pause that had right context, and cut the audio in that pause.
+
+        Whisper's word times are loose (it stretches words over pauses and fillers), so a gap between
+        two words only counts when the audio there really goes quiet; the cut goes at the quietest
+        point. A cut inside speech makes the next pass drop the word fragment, so without a pause the
+        tail just grows: a short-window pass over 10 s costs no more than over 2 s.
+        """
         tail_s = (end - self._commit_sample) / SAMPLE_RATE
-        if tail_s < self.settings.commit_after_s or not words:
+        if tail_s < self.settings.commit_after_s or len(words) < 2:
             return
         horizon = end / SAMPLE_RATE - _RIGHT_CONTEXT_S
-        cut: int | None = None
+        db = _frame_db(self.audio()[self._commit_sample:end])
+        # Quiet = near the tail's noise floor, or far below its loud end (a recording with a noise floor
+        # 20 dB under the speech has pauses that never get 25 dB below it).
+        quiet_below = max(float(np.percentile(db, 95)) - _QUIET_DB, float(np.percentile(db, 5)) + _NEAR_FLOOR_DB) \
+            if db.size else 0.0
+        t0 = self._commit_sample / SAMPLE_RATE
+        chosen: tuple[int, float] | None = None
         for i in range(len(words) - 1):
-            gap = words[i + 1].start - words[i].end
-            if words[i + 1].start <= horizon and gap >= _MIN_GAP_S:
-                cut = i
-        if cut is None and tail_s >= 3 * self.settings.commit_after_s:  # no pause for long: cut at any word end
-            cut = max((i for i in range(len(words) - 1) if words[i + 1].start <= horizon), default=None)
-        if cut is None:
+            a, b = words[i].end, words[i + 1].start
+            if b > horizon:
+                break
+            lo, hi = int((a - t0) / _FRAME_S), int((b - t0) / _FRAME_S)
+            if b - a < _MIN_GAP_S or hi <= lo or hi > db.size:
+                continue
+            quietest = lo + int(np.argmin(db[lo:hi]))
+            if db[quietest] <= quiet_below or tail_s >= _FORCE_CUT_S:
+                chosen = (i, t0 + (quietest + 0.5) * _FRAME_S)
+        if chosen is None:
             return
-        boundary = (words[cut].end + words[cut + 1].start) / 2
+        cut, boundary = chosen
         self._committed.extend(words[: cut + 1])
         self._commit_sample = int(boundary * SAMPLE_RATE)
 
@@ -111,7 +140,12 @@ class StreamingTranscription:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        rest = await self._transcribe(self._commit_sample, self._samples) if self._samples > self._commit_sample else []
+        if self._samples - self._transcribed_up_to <= _FLUSH_SLACK:  # the last pass heard it all: its words are final
+            rest = self._pending
+        elif self._samples > self._commit_sample:
+            rest = await self._transcribe(self._commit_sample, self._samples)
+        else:
+            rest = []
         words = self._committed + rest
         return Transcript(text=join_words(words), words=tuple(words), duration_s=round(self.duration_s, 3), language="en")
 
@@ -120,3 +154,10 @@ class StreamingTranscription:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+
+def _frame_db(audio: np.ndarray) -> np.ndarray:
+    """RMS level of consecutive 20 ms frames, dBFS."""
+    n = int(_FRAME_S * SAMPLE_RATE)
+    frames = audio[: audio.size // n * n].reshape(-1, n)
+    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)

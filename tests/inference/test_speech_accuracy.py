@@ -9,6 +9,7 @@ import parselmouth
 import pytest
 
 from app.inference.speech_metrics.librosa_backend import measure
+from app.inference.stt.base import FILLER_PROMPT
 from app.inference.stt.faster import FasterWhisperEngine
 from app.services.speech import count_fillers_spoken, speech_metrics
 from app.settings import SpeechMetricsSettings, SttSettings
@@ -62,9 +63,14 @@ def test_filler_recall_and_precision_are_at_least_0_8(stt: FasterWhisperEngine, 
     assert recall >= 0.8 and precision >= 0.8, (recall, precision)
 
 
+def test_filler_prompt_option_keeps_recall_and_precision(stt: FasterWhisperEngine, filler_clips: list) -> None:
+    recall, precision = _filler_score(stt, filler_clips, FILLER_PROMPT, acoustic=True)
+    assert recall >= 0.8 and precision >= 0.8, (recall, precision)
+
+
 def test_acoustic_detector_recovers_fillers_the_plain_transcript_drops(stt: FasterWhisperEngine, filler_clips: list) -> None:
-    plain_recall, _ = _filler_score(stt, filler_clips, None, acoustic=False)
-    recall, precision = _filler_score(stt, filler_clips, None, acoustic=True)
+    plain_recall, _ = _filler_score(stt, filler_clips, "", acoustic=False)
+    recall, precision = _filler_score(stt, filler_clips, "", acoustic=True)
     assert recall > plain_recall
     assert recall >= 0.8 and precision >= 0.8, (plain_recall, recall, precision)
 

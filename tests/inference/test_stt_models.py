@@ -60,3 +60,26 @@ def test_async_transcription_does_not_block_the_loop() -> None:
     assert "ask not" in text and ticks > 10
     assert engine.health()["status"] == "ok"
     assert np.isfinite(engine.health()["threads"])
+
+
+def test_short_audio_gets_a_short_encoder_window_and_the_same_words() -> None:
+    """Whisper pads to 30 s; for a short clip the encoder window is 3x the audio (at least STT__MIN_WINDOW_S)."""
+    audio = load(SPEECH / "clean" / "61-70968-0000.flac")  # ~5 s
+    short = FasterWhisperEngine(SttSettings(min_window_s=10), "cpu")
+    full = FasterWhisperEngine(SttSettings(min_window_s=30), "cpu")
+    model = short._load()
+    widths: list[int] = []
+    encode = model.encode
+
+    def spy(features: np.ndarray) -> object:
+        result = encode(features)
+        widths.append(int(result.shape[1]))  # encoder positions: half the mel frames
+        return result
+
+    model.encode = spy
+    try:
+        text = short.transcribe_sync(audio).text
+    finally:
+        del model.encode
+    assert widths and all(500 <= w < 1500 for w in widths), widths  # 1500 positions = a full 30 s window
+    assert text == full.transcribe_sync(audio).text

@@ -8,7 +8,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 # Whisper is trained on clean transcripts and drops "um"/"uh". A prompt written in a
-# verbatim style makes it keep many of them; the acoustic detector finds the rest.
+# verbatim style makes it keep many of them, at ~25 % more decoding (it also makes Whisper
+# end windows early, so more 30 s windows get encoded); the acoustic detector finds them
+# without it, so the prompt is off by default (STT__FILLER_PROMPT).
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, you know, um, I mean."
 
 
@@ -47,7 +49,10 @@ class SpeechToText(Protocol):
 
     name: str
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = FILLER_PROMPT) -> Transcript: ...
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
+        """`prompt`: None = the backend's configured default (FILLER_PROMPT or none), "" = no prompt.
+        `quick`: a streaming pass, which must not take seconds (no re-decoding at other temperatures)."""
+        ...
 
     def health(self) -> dict[str, Any]: ...
 
