@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
+from pathlib import Path
 
 import numpy as np
 from fastapi.testclient import TestClient
 
 from app.inference.audio import float_to_pcm16
+from app.main import create_app
+from app.settings import Settings
 from tests.inference.speech_helpers import SPEECH, edit_distance, load, normalise, reference
 from tests.wsclient import receive_until, start
 
@@ -87,3 +91,43 @@ def test_bad_audio_gets_typed_errors_and_the_session_goes_on(client: TestClient)
         assert messages[-1]["type"] == "error" and messages[-1]["code"] == "empty_transcript"
         ws.send_json({"type": "user_answer", "answer": "I led the migration and we shipped on time."})
         assert receive_until(ws)[-1]["type"] == "question"
+
+
+def test_partials_arrive_at_least_every_2_s_of_audio_streamed_at_real_time_pace(tmp_path: Path) -> None:
+    """The issue's cadence: transcript_partial at least every 2 s of speech while the candidate talks.
+
+    Behavioural, not a benchmark: 11 s of speech is streamed at a real candidate's pace and each
+    partial is placed at how much audio had been sent when it arrived. Slack for a loaded machine:
+    one partial fewer than 11 s / 2 s, and no silence longer than 3 s of audio.
+    """
+    settings = Settings(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/t.db", NVIDIA_API_KEY=None)  # type: ignore[call-arg]
+    audio = load(SPEECH / "clean" / "jfk.flac")
+    duration = audio.size / 16000
+    arrivals: list[tuple[float, dict]] = []
+    with TestClient(create_app(settings)) as client, client.websocket_connect("/ws/interview") as ws:
+        start(ws)
+
+        def reader() -> None:  # the socket's receive queue is thread-safe; sending stays on this thread
+            while True:
+                message = ws.receive_json()
+                arrivals.append((time.perf_counter(), message))
+                if message["type"] in ("question", "session_complete", "error"):
+                    return
+
+        thread = threading.Thread(target=reader, daemon=True)
+        ws.send_json({"type": "audio_start", "id": "a1", "sample_rate": 16000, "encoding": "pcm16"})
+        thread.start()
+        pcm, step = float_to_pcm16(audio), 4000 * 2  # 250 ms frames
+        began = time.perf_counter()
+        for i, offset in enumerate(range(0, len(pcm), step)):
+            ws.send_bytes(pcm[offset:offset + step])
+            time.sleep(max(0.0, began + (i + 1) * 0.25 - time.perf_counter()))
+        ended = time.perf_counter()
+        ws.send_json({"type": "audio_end", "id": "e1"})
+        thread.join(120)
+    kinds = [m["type"] for _, m in arrivals]
+    assert "transcript_final" in kinds and kinds[-1] == "question", kinds
+    heard = [min(t, ended) - began for t, m in arrivals if m["type"] == "transcript_partial" and t <= ended + 0.1]
+    gaps = np.diff([0.0, *heard, ended - began])
+    assert len(heard) >= int(duration / 2) - 1, (len(heard), gaps)
+    assert gaps.max() <= 3.0, gaps

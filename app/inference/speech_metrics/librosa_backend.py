@@ -28,10 +28,26 @@ def voice_activity(audio: np.ndarray, min_silence_s: float) -> list[tuple[float,
     return [(c["start"] / SR, c["end"] / SR) for c in get_speech_timestamps(audio, options)]
 
 
-def measure(audio: np.ndarray, settings: SpeechMetricsSettings) -> AcousticMeasures:
-    """Blocking analysis of one answer; call from a worker thread."""
+def _mfcc(audio: np.ndarray) -> np.ndarray:
+    """MFCC 1-12 per 10 ms frame, (frames, 12)."""
     import librosa  # local: heavy import
 
+    return librosa.feature.mfcc(y=audio, sr=SR, n_mfcc=13, n_fft=400, hop_length=HOP, n_mels=40).T[:, 1:]
+
+
+def warm_sync(settings: SpeechMetricsSettings) -> None:
+    """Run every step once. `measure` on a tone stops after the VAD (no speech in it), and the rest
+    (librosa's lazy submodule imports and numba JIT: ~1 s holding the GIL) would otherwise land
+    on the first real answer and stall every other session's event loop meanwhile."""
+    t = np.arange(2 * SR, dtype=np.float32) / SR
+    tone = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)).astype(np.float32)
+    measure(tone, settings)
+    frames = frame_features(tone)
+    detect_filled_pauses(frames, frames.aperiodicity < 0.45, _mfcc(tone), 150.0)
+
+
+def measure(audio: np.ndarray, settings: SpeechMetricsSettings) -> AcousticMeasures:
+    """Blocking analysis of one answer; call from a worker thread."""
     duration = audio.size / SR
     segments = voice_activity(audio, settings.min_pause_s) if audio.size >= SR // 10 else []
     pauses = tuple(round(b[0] - a[1], 3) for a, b in itertools.pairwise(segments) if b[0] - a[1] >= settings.min_pause_s)
@@ -59,7 +75,7 @@ def measure(audio: np.ndarray, settings: SpeechMetricsSettings) -> AcousticMeasu
     loudness_var = float(np.std(speech_db)) if speech_db.size else None
     fillers: tuple = ()
     if settings.acoustic_fillers:
-        mfcc = librosa.feature.mfcc(y=audio, sr=SR, n_mfcc=13, n_fft=400, hop_length=HOP, n_mels=40).T[:, 1:]
+        mfcc = _mfcc(audio)
         soft_voiced = (frames.aperiodicity < 0.45) & (frames.db > loud_end - _FLOOR_BELOW_PEAK_DB) & (frames.f0 > 65)
         fillers = tuple(detect_filled_pauses(frames, soft_voiced, mfcc, pitch_median))
     return AcousticMeasures(
@@ -91,9 +107,8 @@ class LibrosaSpeechMetrics:
 
     async def warm(self) -> None:
         """Pay librosa's lazy imports, numba JIT and the VAD model load now, not on the first answer."""
-        t = np.arange(2 * SR, dtype=np.float32) / SR
-        tone = (0.2 * np.sin(2 * np.pi * 150 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)).astype(np.float32)
-        await self.analyse(tone)
+        async with self._limit:
+            await asyncio.get_running_loop().run_in_executor(self._executor, warm_sync, self.settings)
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "backend": self.name, "calls": self._calls, "acoustic_fillers": self.settings.acoustic_fillers}
