@@ -297,10 +297,17 @@ class Connection:
             raise Conflict("audio_end without audio_start", code="no_audio_stream")
         stream, started = self._listening
         self._listening = None
-        transcript = await stream.finish()
+        speech = self._speech()
+        analysis = speech.start_analysis(stream.end_input())  # overlaps the last transcription pass
+        try:
+            transcript = await stream.finish()
+        except BaseException:
+            if analysis is not None:
+                analysis.cancel()
+            raise
         reply_to = message.id or started.id
         await self.send_transcript(transcript, reply_to)
-        spoken = await self._speech().measure(stream.audio(), transcript)
+        spoken = await speech.measure(stream.audio(), transcript, analysis)
         await self.answer_spoken(spoken, reply_to, started.question_id,
                                  started.metrics.model_dump(exclude_none=True) if started.metrics else None)
 

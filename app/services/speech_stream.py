@@ -53,6 +53,7 @@ class StreamingTranscription:
         self._transcribed_up_to = 0
         self._pending: list[Word] = []  # words of the last pass after the commit point
         self._task: asyncio.Task[None] | None = None
+        self._ended = False
         self.passes = 0
 
     @property
@@ -131,12 +132,19 @@ class StreamingTranscription:
         self._committed.extend(words[: cut + 1])
         self._commit_sample = int(boundary * SAMPLE_RATE)
 
+    def end_input(self) -> np.ndarray:
+        """No more frames: flush the resampler; returns the whole answer's audio."""
+        if not self._ended:
+            self._ended = True
+            tail = self._resampler.push(b"", last=True)
+            if tail.size:
+                self._chunks.append(tail)
+                self._samples += tail.size
+        return self.audio()
+
     async def finish(self) -> Transcript:
         """Flush the resampler, wait for a running pass, transcribe what is left."""
-        tail = self._resampler.push(b"", last=True)
-        if tail.size:
-            self._chunks.append(tail)
-            self._samples += tail.size
+        self.end_input()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
