@@ -56,7 +56,7 @@ class Tally:
         self.acked_ids: dict[str, set[str]] = {}
 
 
-async def run_session(url: str, kind: str, deadline: float, tally: Tally, pcm: bytes) -> None:
+async def run_session(url: str, kind: str, deadline: float, tally: Tally, pcm: bytes, think_s: float) -> None:
     async with websockets.connect(url, compression=None, max_size=None) as ws:
         while time.monotonic() < deadline:
             await ws.send(json.dumps({"type": "start_session", "style": "neutral", "group": "treatment", "question_count": 20}))
@@ -76,7 +76,7 @@ async def run_session(url: str, kind: str, deadline: float, tally: Tally, pcm: b
                 msg_id = f"{kind}{turn}"
                 tally.sent += 1
                 if kind == "text":
-                    await asyncio.sleep(0.5)  # a candidate takes a moment; keeps 200 sessions realistic
+                    await asyncio.sleep(think_s)  # the candidate "thinks"; 0.5 s is a stress pace
                     sent = time.perf_counter()
                     await ws.send(json.dumps({"type": "user_answer", "answer": ANSWER, "id": msg_id}))
                 else:
@@ -109,8 +109,8 @@ def pct(values: list[float], q: float) -> float:
 
 async def phase(url: str, args: argparse.Namespace, tally: Tally, pcm: bytes, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    tasks = [run_session(url, "text", deadline, tally, pcm) for _ in range(args.text)]
-    tasks += [run_session(url, "voice", deadline, tally, pcm) for _ in range(args.voice)]
+    tasks = [run_session(url, "text", deadline, tally, pcm, args.think_s) for _ in range(args.text)]
+    tasks += [run_session(url, "voice", deadline, tally, pcm, args.think_s) for _ in range(args.voice)]
     for outcome in await asyncio.gather(*tasks, return_exceptions=True):
         if isinstance(outcome, BaseException):
             tally.errors.append(type(outcome).__name__)
@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--text", type=int, default=200)
     parser.add_argument("--voice", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--think-s", type=float, default=0.5, help="pause before each text answer")
     args = parser.parse_args()
     pcm = load_voice_pcm()
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,7 +144,8 @@ def main() -> None:
             for sid, cid in conn.execute("SELECT session_id, client_message_id FROM answers"):
                 stored.setdefault(sid, set()).add(cid)
     lost = sum(len(ids - stored.get(sid, set())) for sid, ids in tally.acked_ids.items())
-    print(f"text sessions={args.text} voice sessions={args.voice} duration={elapsed:.0f} s, SQLite, server exit {code}")
+    print(f"text sessions={args.text} (think {args.think_s:g} s) voice sessions={args.voice} duration={elapsed:.0f} s, "
+          f"SQLite, server exit {code}")
     print(f"answers sent={tally.sent} acknowledged={tally.acked} stored={sum(map(len, stored.values()))} lost={lost}")
     print(f"errors={len(tally.errors)} {sorted(set(tally.errors))}")
     for kind, values in tally.latencies.items():
