@@ -28,7 +28,6 @@ class LimitSettings(BaseModel):
     max_text_chars: int = Field(10_000, ge=1, description="longest text answer")
     max_client_metrics_keys: int = Field(32, ge=1)
     max_telemetry_data_bytes: int = Field(8_192, ge=16)
-    max_id_chars: int = Field(128, ge=8)
     outbox_replay_window: int = Field(500, ge=0, description="server messages kept for replay per session")
 
 

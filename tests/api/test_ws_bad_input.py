@@ -30,6 +30,7 @@ BAD_MESSAGES: list[tuple[str | dict[str, object], str]] = [
     ({"type": "user_answer", "answer": "hi", "question_id": "nope"}, "question_mismatch"),
     ({"type": "user_answer", "answer": "hi", "metrics": {"gaze": 7}}, "invalid_message"),
     ({"type": "ping", "surprise": True}, "invalid_message"),
+    ({"type": "user_answer", "answer": "hi", "metrics": {f"k{i}": i for i in range(40)}}, "too_many_metrics"),
     ({"type": "start_session", "style": "neutral", "group": "treatment"}, "session_already_started"),
     ({"type": "resume_session", "session_id": "x", "resume_token": "y"}, "invalid_resume_token"),
     ({"type": "telemetry", "event": "e", "data": {"blob": "x" * 9000}}, "telemetry_too_large"),
