@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.errors import DomainError, Unauthorized
+from app.errors import DomainError, EngineUnavailable, Unauthorized
 from app.schemas.ws import ErrorMessage
+
+# The database is down or restarting: the pool's pre-ping reconnects once it is back, so the
+# client can resend the same message (same id) and nothing is lost or duplicated.
+DATABASE_DOWN = (OperationalError, InterfaceError, OSError)
+
+
+def database_unavailable() -> EngineUnavailable:
+    return EngineUnavailable("the database is unavailable; resend the message in a moment", code="database_unavailable")
 
 
 def to_ws_error(exc: DomainError, session_id: str | None, reply_to: str | None) -> ErrorMessage:
@@ -19,3 +28,8 @@ def install_http_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthorized) else None
         return JSONResponse(status_code=exc.http_status, content={"error": {"code": exc.code, "message": exc.message}},
                             headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        return await _domain_error(request, database_unavailable())

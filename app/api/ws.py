@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.container import Services
-from app.api.errors import to_ws_error
+from app.api.errors import DATABASE_DOWN, database_unavailable, to_ws_error
 from app.api.guards import RateLimiter, origin_allowed, security_log
 from app.api.media import FramePump, SpeechPump, decode_frame
 from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
@@ -163,6 +163,9 @@ class Connection:
             await self.dispatch(message)
         except DomainError as exc:
             await self.send_error(exc, reply_to)
+        except DATABASE_DOWN as exc:
+            log.warning("database unavailable (session=%s): %s", self.session_id, type(exc).__name__)
+            await self.send_error(database_unavailable(), reply_to)
         except Exception:
             log.exception("unexpected error while handling a message (session=%s)", self.session_id)
             await self.send_error(DomainError("internal error; the message was not processed", code="internal_error"),
