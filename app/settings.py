@@ -86,7 +86,8 @@ class SttSettings(BaseModel):
 
     enabled: bool = True
     backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
-    model: str = Field("tiny.en", description="tiny.en (bundled), base, small (extras) or a CTranslate2 model dir")
+    model: str = Field("tiny.en", description="tiny.en (bundled), base, small (extras), a CTranslate2 model dir "
+                       "or an openai-whisper .pt file")
     compute_type: str | None = Field(None, description="CTranslate2 compute type; default float16 on CUDA, int8 on CPU")
     threads: int = Field(2, ge=0, le=64, description="CPU threads per transcription (0 = library default)")
     concurrency: int = Field(1, ge=1, le=16, description="transcriptions running at once, all sessions")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from app.inference.stt.base import SpeechToText
 from app.settings import Settings
 
@@ -12,8 +14,13 @@ def build_stt(settings: Settings) -> SpeechToText | None:
         return None
     if settings.stt_model:
         config = config.model_copy(update={"model": settings.stt_model})
-    if config.backend == "openai-whisper":
-        raise RuntimeError("the openai-whisper backend is not part of this build; use STT__BACKEND=faster-whisper")
+    if config.backend == "openai-whisper" or config.model.endswith(".pt"):  # a .pt file only openai-whisper reads
+        from app.inference.stt.openai_whisper import OpenAIWhisperEngine, resolve_checkpoint
+
+        resolve_checkpoint(config.model)  # a bare name ("tiny") would be a hub download: refused first
+        if importlib.util.find_spec("whisper") is None:
+            raise RuntimeError("the openai-whisper backend needs its extra: pip install '.[openai-whisper]'")
+        return OpenAIWhisperEngine(config, settings.device)
     from app.inference.stt.faster import FasterWhisperEngine
 
     return FasterWhisperEngine(config, settings.device)
