@@ -3,6 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 OPENCV_HEADLESS := opencv-python-headless==4.11.0.86
+# mediapipe depends on the GUI build of OpenCV and pip puts it back on every install from the
+# requirements; both provide cv2, so after each install keep only the headless one.
+define HEADLESS_OPENCV
+$(PIP) uninstall -y -q opencv-contrib-python opencv-python 2>/dev/null || true
+$(PIP) install -q --force-reinstall --no-deps $(OPENCV_HEADLESS)
+endef
 
 .PHONY: install install-dev run test lint bench system-test-deps
 
@@ -10,13 +16,12 @@ $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements.txt
-	@# mediapipe depends on the GUI build of OpenCV; both provide cv2, so keep only the headless one.
-	$(PIP) uninstall -y -q opencv-contrib-python opencv-python 2>/dev/null || true
-	$(PIP) install -q --force-reinstall --no-deps $(OPENCV_HEADLESS)
+	$(HEADLESS_OPENCV)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install -q -r requirements-dev.txt
+	$(HEADLESS_OPENCV)
 	touch $@
 
 install: $(VENV)/.runtime
