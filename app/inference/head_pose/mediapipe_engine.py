@@ -7,8 +7,6 @@ import io
 import logging
 import queue
 import time
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -16,6 +14,7 @@ import numpy as np
 from app.inference.head_pose.base import FaceObservation
 from app.inference.head_pose.frames import decode_image
 from app.inference.head_pose.geometry import camera_matrix, canonical_model, face_area, gaze_angles, solve_pose
+from app.inference.workers import InferenceWorkers
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +42,12 @@ class MediaPipeHeadPose:
                 static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
                 min_detection_confidence=min_confidence,
             ))
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="head-pose")
-        # One semaphore per event loop: tests and benchmarks may drive the engine from several.
-        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        self._workers = InferenceWorkers(workers, "head-pose")
         self.frames = 0
         self.busy_s = 0.0
 
     async def estimate(self, image: bytes) -> FaceObservation:
-        loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.setdefault(loop, asyncio.Semaphore(self.workers))
-        async with semaphore:
-            return await loop.run_in_executor(self._executor, self.estimate_sync, image)
+        return await self._workers.run(self.estimate_sync, image)
 
     def estimate_sync(self, image: bytes) -> FaceObservation:
         return self.analyse(decode_image(image, self.max_pixels))
@@ -103,6 +97,6 @@ class MediaPipeHeadPose:
 
     async def aclose(self) -> None:
         # Let a frame in progress finish before its Face Mesh is closed under it.
-        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        await self._workers.close(wait=True)
         while not self._meshes.empty():
             self._meshes.get_nowait().close()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -12,6 +10,7 @@ import numpy as np
 from app.inference.speech_metrics.base import AcousticMeasures
 from app.inference.speech_metrics.features import HOP, SR, frame_features, semitones
 from app.inference.speech_metrics.filled_pauses import detect_filled_pauses
+from app.inference.workers import InferenceWorkers
 from app.settings import SpeechMetricsSettings
 
 _APERIODICITY_VOICED = 0.35  # YIN aperiodicity below this = voiced (agrees with Praat on ~85 % of frames)
@@ -95,23 +94,20 @@ class LibrosaSpeechMetrics:
 
     def __init__(self, settings: SpeechMetricsSettings, concurrency: int = 1) -> None:
         self.settings = settings
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="speech-metrics")
-        self._limit = asyncio.Semaphore(concurrency)
+        self._workers = InferenceWorkers(concurrency, "speech-metrics")
         self._calls = 0
 
     async def analyse(self, audio: np.ndarray) -> AcousticMeasures:
-        async with self._limit:
-            result = await asyncio.get_running_loop().run_in_executor(self._executor, measure, audio, self.settings)
+        result = await self._workers.run(measure, audio, self.settings)
         self._calls += 1
         return result
 
     async def warm(self) -> None:
         """Pay librosa's lazy imports, numba JIT and the VAD model load now, not on the first answer."""
-        async with self._limit:
-            await asyncio.get_running_loop().run_in_executor(self._executor, warm_sync, self.settings)
+        await self._workers.run(warm_sync, self.settings)
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "backend": self.name, "calls": self._calls, "acoustic_fillers": self.settings.acoustic_fillers}
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        await self._workers.close()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -14,6 +12,7 @@ import numpy as np
 from app.inference.device import resolve_device
 from app.inference.stt.base import FILLER_PROMPT, Transcript, Word, join_words
 from app.inference.stt.models import resolve_model_dir
+from app.inference.workers import InferenceWorkers
 from app.settings import SttSettings
 
 log = logging.getLogger(__name__)
@@ -71,8 +70,7 @@ class FasterWhisperEngine:
         self.compute_type = settings.compute_type or ("float16" if self.device == "cuda" else "int8")
         self.model_dir = resolve_model_dir(settings.model, settings.cache_dir)
         self._model: Any = None
-        self._executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="stt")
-        self._limit = asyncio.Semaphore(settings.concurrency)
+        self._workers = InferenceWorkers(settings.concurrency, "stt")
         self._load_s: float | None = None
         self._calls = 0
 
@@ -128,9 +126,7 @@ class FasterWhisperEngine:
         return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=info.language)
 
     async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        async with self._limit:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.transcribe_sync, audio, prompt, quick)
+        return await self._workers.run(self.transcribe_sync, audio, prompt, quick)
 
     async def warm(self) -> None:
         """Load the model and decode a short tone so the first answer pays nothing extra."""
@@ -147,4 +143,4 @@ class FasterWhisperEngine:
         }
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        await self._workers.close()

@@ -6,11 +6,9 @@ use; that cannot work offline and is never done here: STT_MODEL must be a `.pt` 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from app.inference.device import resolve_device
 from app.inference.stt.base import FILLER_PROMPT, Transcript, Word, join_words
+from app.inference.workers import InferenceWorkers
 from app.settings import SttSettings
 
 log = logging.getLogger(__name__)
@@ -72,8 +71,7 @@ class OpenAIWhisperEngine:
         self.fp16 = self.device == "cuda"
         self._model: Any = None
         self._model_lock: threading.Lock | None = None
-        self._executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="stt")
-        self._limit = asyncio.Semaphore(settings.concurrency)
+        self._workers = InferenceWorkers(settings.concurrency, "stt")
         self._load_s: float | None = None
         self._calls = 0
 
@@ -144,14 +142,11 @@ class OpenAIWhisperEngine:
         return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=result.get("language"))
 
     async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        async with self._limit:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.transcribe_sync, audio, prompt, quick)
+        return await self._workers.run(self.transcribe_sync, audio, prompt, quick)
 
     async def warm(self) -> None:
         """Load the checkpoint and run the decoder and word alignment (numba DTW JIT) once."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._warm_sync)
+        await self._workers.run(self._warm_sync)
 
     def _warm_sync(self) -> None:
         import torch
@@ -176,4 +171,4 @@ class OpenAIWhisperEngine:
         }
 
     async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        await self._workers.close()

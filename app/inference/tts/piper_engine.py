@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from app.inference.tts.base import SpeechChunk
+from app.inference.workers import InferenceWorkers
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +41,12 @@ class PiperTts:
         self.voice = model_path.name.removesuffix(".onnx")
         self.sample_rate = int(self._voice.config.sample_rate)
         self.workers = workers
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tts")
-        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        self._workers = InferenceWorkers(workers, "tts")
         self.sentences = 0
         self.busy_s = 0.0
 
     async def synthesize(self, sentence: str) -> SpeechChunk:
-        loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.setdefault(loop, asyncio.Semaphore(self.workers))
-        async with semaphore:
-            return await loop.run_in_executor(self._executor, self.synthesize_sync, sentence)
+        return await self._workers.run(self.synthesize_sync, sentence)
 
     def synthesize_sync(self, sentence: str) -> SpeechChunk:
         started = time.perf_counter()
@@ -74,4 +68,4 @@ class PiperTts:
         }
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        await self._workers.close(wait=True)
