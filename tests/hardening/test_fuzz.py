@@ -6,6 +6,7 @@ After every fuzz message a `ping` with a fresh id must come back as `pong`; no r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -40,10 +41,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 class Probe:
     def __init__(self, server: LiveServer) -> None:
         self.server = server
-        self.ws: ClientConnection = connect(server.ws, max_size=None, compression=None)
+        self._open = contextlib.ExitStack()
+        self.ws: ClientConnection = self._connect()
+
+    def _connect(self) -> ClientConnection:
+        return self._open.enter_context(connect(self.server.ws, max_size=None, compression=None))
 
     def reconnect(self) -> None:
-        self.ws = connect(self.server.ws, max_size=None, compression=None)
+        self._open.close()
+        self.ws = self._connect()
+
+    def close(self) -> None:
+        self._open.close()
 
     def exchange(self, frame: str | bytes) -> list[dict[str, Any]]:
         """Send a frame, then a ping; return everything received before its pong."""
@@ -66,8 +75,10 @@ class Probe:
 
 
 @pytest.fixture(scope="module")
-def probe(server: LiveServer) -> Probe:
-    return Probe(server)
+def probe(server: LiveServer) -> Iterator[Probe]:
+    probe = Probe(server)
+    yield probe
+    probe.close()
 
 
 def _check(replies: list[dict[str, Any]], frame: object) -> None:
