@@ -34,6 +34,11 @@ TINY = ModelDimensions(
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     model = Whisper(TINY)
+    # Whisper leaves some parameters as torch.empty (uninitialised memory): give every one seeded
+    # values, or the "random" decoder differs from run to run and may emit nothing at all.
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0.0, 0.02)
     path = tmp_path_factory.mktemp("ow") / "tiny-random.pt"
     torch.save({"dims": asdict(TINY), "model_state_dict": model.state_dict()}, path)
     return path
