@@ -30,15 +30,14 @@ class Engines:
 
     async def warm(self) -> None:
         """Pay one-time costs (model loads, graph set-up, JIT) at start-up rather than on the first request."""
-        for name in ("stt", "tts", "head_pose", "speech_metrics", "coach"):
-            engine = getattr(self, name)
-            warm = getattr(engine, "warm", None)
-            if warm is not None:
-                await warm()
+        await self._each("warm")
 
     async def aclose(self) -> None:
+        await self._each("aclose")
+
+    async def _each(self, method: str) -> None:
+        """Await `method` on every engine that has it (engines without it have nothing to do)."""
         for name in ("stt", "tts", "head_pose", "speech_metrics", "coach"):
-            engine = getattr(self, name)
-            close = getattr(engine, "aclose", None)
-            if close is not None:
-                await close()
+            call = getattr(getattr(self, name), method, None)
+            if call is not None:
+                await call()
