@@ -15,7 +15,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from app.inference.stt.faster import FasterWhisperEngine
 from app.main import create_app
 from app.settings import Settings
 from tests.inference.speech_helpers import SPEECH, load
+from tests.media_paths import portrait_jpeg
 from tests.wsclient import receive_until, start
 
 SMALL = {"num_cpus": 0.25, "replicas": 1}
@@ -113,8 +113,8 @@ def test_spoken_answer_through_ray_matches_the_local_engine(client: TestClient, 
     assert engine(client, "stt").calls >= 1 and engine(client, "speech_metrics").calls >= 1
 
 
-def test_camera_frames_through_ray_match_the_local_engine(client: TestClient, shared_data: Path) -> None:
-    image = next((shared_data / "faces" / "aflw2000").glob("*.jpg")).read_bytes()
+def test_camera_frames_through_ray_match_the_local_engine(client: TestClient) -> None:
+    image = portrait_jpeg()
     local = MediaPipeHeadPose(workers=1)
     expected = local.estimate_sync(image)
     asyncio.run(local.aclose())
@@ -165,8 +165,8 @@ def test_replica_killed_mid_request_is_retried_on_its_replacement(client: TestCl
     assert replica_pid(client, "stt") != victim  # Serve replaced the replica; the retry ran there
 
 
-def test_deployment_gone_gives_engine_unavailable_then_recovers(client: TestClient, shared_data: Path) -> None:
-    image = next((shared_data / "faces" / "aflw2000").glob("*.jpg")).read_bytes()
+def test_deployment_gone_gives_engine_unavailable_then_recovers(client: TestClient) -> None:
+    image = portrait_jpeg()
     head_pose = engine(client, "head_pose")
     serve.delete(head_pose.cluster.app_name("head_pose"))
     with client.websocket_connect("/ws/interview") as ws:

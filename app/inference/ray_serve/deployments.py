@@ -29,7 +29,7 @@ def engine_settings(settings: Settings) -> dict[str, Any]:
     """The part of the settings a replica needs (no secrets, no database)."""
     return {
         **{group: getattr(settings, group).model_dump(mode="json") for group in ENGINE_GROUPS},
-        "device": settings.device, "stt_model": settings.stt_model,
+        "device": settings.device,
     }
 
 
