@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app import __version__
 from app.api.container import Services
 from app.schemas.ws import Group, Likert, protocol_schema
+from app.services.assessment.rubric import load_rubric
 
 router = APIRouter()
 
@@ -34,6 +35,12 @@ async def health(request: Request) -> dict[str, Any]:
     engines = svc.engines.health()
     status = "ok" if database["status"] == "ok" else "degraded"
     return {"status": status, "version": __version__, "database": database, "engines": engines}
+
+
+@router.get("/rubric")
+async def rubric() -> dict[str, Any]:
+    """The published rubric every answer is scored on (app/data/rubric.json)."""
+    return load_rubric().raw
 
 
 @router.get("/ws/interview/schema")
