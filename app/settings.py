@@ -169,6 +169,13 @@ class PrivacySettings(BaseModel):
     retain_audio: bool = Field(False, description="store raw audio of spoken answers (off: audio is discarded)")
 
 
+class AssessmentSettings(BaseModel):
+    """Rubric scoring of each answer (env `ASSESSMENT__FIELD`); see docs/feedback-and-reports.md."""
+
+    llm: bool = Field(True, description="score with the LLM too when one is configured (heuristics as fallback)")
+    deadline_s: float = Field(4.0, gt=0, description="LLM scoring deadline per answer before heuristics count")
+
+
 class StudySettings(BaseModel):
     """Overrides of app/data/study_policy.json (env `STUDY__FIELD`)."""
 
@@ -209,6 +216,7 @@ class Settings(BaseSettings):
     speech: SpeechMetricsSettings = SpeechMetricsSettings()
     privacy: PrivacySettings = PrivacySettings()
     study: StudySettings = StudySettings()
+    assessment: AssessmentSettings = AssessmentSettings()
 
 
     @property
