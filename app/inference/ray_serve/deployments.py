@@ -9,7 +9,9 @@ Application builders at the bottom (`stt_app`, ...) are the `import_path`s of de
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -71,10 +73,13 @@ class SttReplica(_Replica):
         await self._warm()  # the model loads once per replica, before it takes requests
 
     async def transcribe(self, audio: np.ndarray, prompt: str | None = None, quick: bool = False) -> Transcript:
+        started = time.perf_counter()
         if quick or self.max_batch_size == 1 or prompt is not None:
-            return await self.engine.transcribe(audio, prompt=prompt, quick=quick)
-        result: Transcript = await self._transcribe_batch(audio)
-        return result
+            result: Transcript = await self.engine.transcribe(audio, prompt=prompt, quick=quick)
+        else:
+            result = await self._transcribe_batch(audio)
+        # The time spent here, so that callers can tell the hop from the work (bench/scale.py).
+        return dataclasses.replace(result, extras={**result.extras, "replica_ms": round((time.perf_counter() - started) * 1000, 2)})
 
     @serve.batch(max_batch_size=1, batch_wait_timeout_s=0.01)
     async def _transcribe_batch(self, audios: list[np.ndarray]) -> list[Transcript]:
