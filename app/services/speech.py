@@ -23,8 +23,9 @@ from app.errors import EngineUnavailable, InvalidInput
 from app.inference.speech_metrics.base import AcousticMeasures, SpeechMetricsEngine
 from app.inference.speech_metrics.filled_pauses import FilledPause
 from app.inference.stt.base import SpeechToText, Transcript, Word
+from app.services.speech_stream import transcribe_windows
 from app.services.text_analysis import _VOCAL_FILLERS, count_fillers, words
-from app.settings import SpeechMetricsSettings
+from app.settings import SpeechMetricsSettings, SttSettings
 
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 _NEAR_TRANSCRIBED_FILLER_S = 1.0
@@ -151,10 +152,12 @@ class SpokenAnswer:
 class SpeechService:
     """Turns audio into a transcript and server metrics. Knows nothing of sockets."""
 
-    def __init__(self, stt: SpeechToText | None, metrics: SpeechMetricsEngine | None, settings: SpeechMetricsSettings) -> None:
+    def __init__(self, stt: SpeechToText | None, metrics: SpeechMetricsEngine | None, settings: SpeechMetricsSettings,
+                 stt_settings: SttSettings | None = None) -> None:
         self.stt = stt
         self.metrics_engine = metrics
         self.settings = settings
+        self.stt_settings = stt_settings or SttSettings()
 
     def require_stt(self) -> SpeechToText:
         if self.stt is None:
@@ -182,9 +185,10 @@ class SpeechService:
         return asyncio.ensure_future(self.metrics_engine.analyse(audio))
 
     async def transcribe_clip(self, audio: np.ndarray) -> Transcript:
-        """A whole clip. The acoustic analysis (`measure`) follows, so the transcript is not held up
-        by it and the two do not fight over the same cores."""
-        transcript = await self.require_stt().transcribe(audio)
+        """A whole clip, cut into windows at pauses exactly as a stream of it would be (same words), each
+        window a separate job for the engine's fair scheduler. The acoustic analysis (`measure`) follows,
+        so the transcript is not held up by it and the two do not fight over the same cores."""
+        transcript = await transcribe_windows(self.require_stt(), audio, self.stt_settings)
         if not transcript.text.strip():
             raise InvalidInput("no speech was recognised in the audio", code="empty_transcript")
         return transcript

@@ -100,7 +100,7 @@ async def test_decoding_runs_in_the_worker_and_gives_a_well_formed_transcript(
     task = asyncio.create_task(ticker())
     started = time.perf_counter()
     try:
-        transcript = await engine.transcribe(audio, quick=True)
+        transcript = await engine.transcribe(audio)
     finally:
         done.set()
         await task

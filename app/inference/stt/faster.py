@@ -90,11 +90,14 @@ class FasterWhisperEngine:
                 self._model = _MODELS[key]
         return self._model
 
-    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None, quick: bool = False) -> Transcript:
+    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         """Blocking transcription; call from a worker thread only. `prompt`: None = configured default, "" = none.
 
-        `quick`: temperature 0 only. Whisper's fallback re-decodes a doubtful window at up to five
-        higher temperatures; on a streaming tail cut mid-word that is common and costs seconds.
+        Temperature 0 only: Whisper's fallback re-decodes a doubtful window at up to five higher
+        temperatures, by random sampling. On hesitant speech ("uh ... um ...") every window is doubtful,
+        so it cost 10-20 s for 8 s of audio and gave a different transcript on every run. The beam
+        search alone is deterministic; a cap of STT__MAX_TOKENS_PER_S tokens per second of audio
+        (fluent speech needs about 4) stops a repetition loop long before Whisper's own 448.
         """
         if prompt is None:
             prompt = FILLER_PROMPT if self.settings.filler_prompt else None
@@ -110,7 +113,8 @@ class FasterWhisperEngine:
             word_timestamps=True,
             initial_prompt=prompt or None,
             condition_on_previous_text=False,
-            temperature=0.0 if quick else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            temperature=0.0,
+            max_new_tokens=min(440, 16 + int(self.settings.max_tokens_per_s * min(30.0, duration))),
             vad_filter=self.settings.vad,
             vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
         )
@@ -125,8 +129,8 @@ class FasterWhisperEngine:
         self._calls += 1
         return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=info.language)
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        return await self._workers.run(self.transcribe_sync, audio, prompt, quick)
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        return await self._workers.run(self.transcribe_sync, audio, prompt)
 
     async def warm(self) -> None:
         """Load the model and decode a short tone so the first answer pays nothing extra."""
