@@ -171,8 +171,7 @@ def carriers() -> tuple[tuple[str, np.ndarray, str], ...]:
         ("jfk", jfk, jfk_text),
         ("jfk+2st", librosa.effects.pitch_shift(jfk, sr=SR, n_steps=2).astype(np.float32), jfk_text),
         ("libri", libri, libri_text),
-        ("libri-2st-slow", librosa.effects.time_stretch(
-            librosa.effects.pitch_shift(libri, sr=SR, n_steps=-2), rate=0.85).astype(np.float32), libri_text),
+        ("libri-2st", librosa.effects.pitch_shift(libri, sr=SR, n_steps=-2).astype(np.float32), libri_text),
         ("piper", _piper_voice_clip(1.0), piper_text),
         ("piper-slow", _piper_voice_clip(1.25), piper_text),
     )
