@@ -21,7 +21,7 @@ import numpy as np
 
 from app.errors import EngineUnavailable, InvalidInput
 from app.inference.speech_metrics.base import AcousticMeasures, SpeechMetricsEngine
-from app.inference.speech_metrics.filled_pauses import NASAL_END_RATIO, FilledPause
+from app.inference.speech_metrics.filled_pauses import MURMUR_RATIO, NASAL_END_RATIO, FilledPause
 from app.inference.stt.base import SpeechToText, Transcript, Word
 from app.services.speech_stream import transcribe_windows
 from app.services.text_analysis import _VOCAL_FILLERS, count_fillers, words
@@ -89,14 +89,14 @@ def acoustic_fillers_missed(transcript_words: tuple[Word, ...], candidates: tupl
 
 
 def count_fillers_spoken(transcript: Transcript, measures: AcousticMeasures | None, *, long_filler_s: float = LONG_FILLER_S,
-                         nasal_end_ratio: float = NASAL_END_RATIO) -> tuple[Counter[str], int]:
+                         nasal_end_ratio: float = NASAL_END_RATIO, murmur_ratio: float = MURMUR_RATIO) -> tuple[Counter[str], int]:
     """Filler counts per type, and how many of them only the acoustic detector found.
 
-    The keyword arguments are the two choices `bench/stt_validity.py` evaluates; the defaults are its choice."""
+    The keyword arguments are the choices `bench/stt_validity.py` evaluates; the defaults are its choice."""
     counts = count_fillers(words(transcript.text))
     added = acoustic_fillers_missed(transcript.words, measures.filled_pauses, long_filler_s) if measures else []
     for c in added:
-        counts[c.kind_at(nasal_end_ratio)] += 1
+        counts[c.kind_at(nasal_end_ratio, murmur_ratio)] += 1
     return counts, len(added)
 
 

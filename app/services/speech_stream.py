@@ -2,11 +2,10 @@
 
 Audio arrives in small PCM16 frames. `PauseSegmenter` cuts it into windows at real pauses
 (see `speech_windows`); each closed window is transcribed once, in the background, and its
-words are final. Every `partial_interval_s` of new audio a display-only pass transcribes the
-open window and reports the text so far (`transcript_partial`). After `audio_end` only the
-open window (the audio since the last pause) is left: when the last display pass already
-covered exactly that audio its words are reused (the decoder is deterministic, so they are
-the words a new pass would give), otherwise it is transcribed now.
+words are final. Every `partial_interval_s` of new audio a display-only preview pass (a short
+encoder window: cheaper, a little less accurate) transcribes the open window and reports the
+text so far (`transcript_partial`). After `audio_end` only the open window (the audio since the
+last pause, typically a few seconds) is left to transcribe for good.
 
 The final transcript depends on the audio only, not on when frames arrived or how busy the
 server was: the same recording streamed twice, or sent whole (`transcribe_windows`), gives
@@ -31,8 +30,8 @@ from app.settings import SttSettings
 log = logging.getLogger(__name__)
 
 
-async def _transcribe_window(stt: SpeechToText, audio: np.ndarray, start: int, end: int) -> list[Word]:
-    result = await stt.transcribe(audio[start:end], prompt="")
+async def _transcribe_window(stt: SpeechToText, audio: np.ndarray, start: int, end: int, preview: bool = False) -> list[Word]:
+    result = await stt.transcribe(audio[start:end], prompt="", preview=preview)
     offset = start / SAMPLE_RATE
     return [w.shifted(offset) for w in result.words]
 
@@ -65,8 +64,6 @@ class StreamingTranscription:
         self._samples = 0
         self._windows: list[asyncio.Task[list[Word]]] = []  # closed windows, in order
         self._partial: asyncio.Task[None] | None = None
-        self._partial_result: tuple[int, int, list[Word]] | None = None  # (start, end, words) of the last display pass
-        self._partial_range: tuple[int, int] | None = None
         self._partial_due = 0
         self._ended = False
         self.passes = 0
@@ -90,7 +87,6 @@ class StreamingTranscription:
             self._partial_due = self._samples + int(self.settings.partial_interval_s * SAMPLE_RATE)
             start = self._segmenter.window_start
             if self._samples - start >= SAMPLE_RATE // 2:
-                self._partial_range = (start, self._samples)
                 self._partial = asyncio.create_task(self._display_pass(start, self._samples))
 
     def _add(self, chunk: np.ndarray) -> None:
@@ -110,11 +106,10 @@ class StreamingTranscription:
     async def _display_pass(self, start: int, end: int) -> None:
         self.passes += 1
         try:
-            words = await _transcribe_window(self.stt, self.audio(), start, end)
+            words = await _transcribe_window(self.stt, self.audio(), start, end, preview=True)
         except Exception:  # a failed display pass must not end the answer
             log.exception("streaming transcription pass failed")
             return
-        self._partial_result = (start, end, words)
         if self.on_partial is not None:
             await self.on_partial(join_words(self._settled_words() + words))
 
@@ -135,21 +130,19 @@ class StreamingTranscription:
         return self.audio()
 
     async def finish(self) -> Transcript:
-        """Flush the resampler, transcribe the open window (or reuse the pass that heard exactly it), join."""
+        """Flush the resampler, transcribe the open window, join the windows' words."""
         self.end_input()
         start, end = self._segmenter.window_start, self._samples
         if self._partial is not None and not self._partial.done():
-            if self._partial_range != (start, end):
-                self._partial.cancel()  # it heard less than the whole window: its words are of no use now
+            self._partial.cancel()  # a preview is of no use now (if it already runs, its thread finishes it)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._partial
+        last = asyncio.create_task(self._final_pass(start, end)) if end > start else None
         words: list[Word] = []
         for task in self._windows:
             words.extend(await task)
-        if self._partial_result is not None and self._partial_result[:2] == (start, end):
-            words.extend(self._partial_result[2])
-        elif end > start:
-            words.extend(await self._final_pass(start, end))
+        if last is not None:
+            words.extend(await last)
         return Transcript(text=join_words(words), words=tuple(words), duration_s=round(self.duration_s, 3), language="en")
 
     async def cancel(self) -> None:

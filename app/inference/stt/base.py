@@ -71,8 +71,9 @@ class SpeechToText(Protocol):
 
     name: str
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
         """`prompt`: None = the backend's configured default (FILLER_PROMPT or none), "" = no prompt.
+        `preview`: a display-only pass (transcript_partial) that may trade accuracy for speed.
 
         Decoding is deterministic (the same audio gives the same words) and bounded in time: no
         re-decoding at random temperatures, and a cap on the tokens per second of audio."""

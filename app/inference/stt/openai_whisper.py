@@ -141,7 +141,8 @@ class OpenAIWhisperEngine:
         self._calls += 1
         return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=result.get("language"))
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None) -> Transcript:
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
+        """`preview` makes no difference here: openai-whisper has no cheaper window."""
         return await self._workers.run(self.transcribe_sync, audio, prompt)
 
     async def warm(self) -> None:
