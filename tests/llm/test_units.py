@@ -11,7 +11,7 @@ import pytest
 
 from app.inference.llm.base import ChatMessage, Completion, LlmError
 from app.inference.llm.breaker import CircuitBreaker
-from app.inference.llm.nvidia import NvidiaChatClient, completions_url, parse_retry_after
+from app.inference.llm.openai_compatible import OpenAICompatibleChatClient, completions_url, parse_retry_after
 from app.services.coaching.llm_prompt import parse_output, scrub
 from app.settings import LlmSettings
 from tests.llm.stub_llm import GOOD_MESSAGE, Scenario, StubLlm
@@ -79,7 +79,7 @@ def test_breaker_opens_after_consecutive_failures_and_half_opens() -> None:
 
 
 async def _complete(url: str, deadline_s: float, **settings: object) -> tuple[float, object]:
-    client = NvidiaChatClient(url=url, api_key="k", model="m", timeout_s=10,
+    client = OpenAICompatibleChatClient(url=url, api_key="k", model="m", timeout_s=10,
                               settings=LlmSettings(backoff_base_s=0.05, **settings))  # type: ignore[arg-type]
     loop = asyncio.get_running_loop()
     start = loop.time()
