@@ -167,6 +167,8 @@ def test_hesitant_speech_decodes_in_bounded_time(engine: FasterWhisperEngine) ->
 def held_out(engine: FasterWhisperEngine) -> list[tuple[corpus.Clip, Counter[str]]]:
     out = []
     for clip in corpus.spliced_clips():
+        if "st/" in clip.name or "-slow/" in clip.name:
+            continue  # the shifted and slowed twins: the benchmark scores them, the test keeps to the three voices
         transcript = asyncio.run(transcribe_windows(engine, clip.audio, STT))
         out.append((clip, count_fillers_spoken(transcript, measure(clip.audio, METRICS))[0]))
     return out
