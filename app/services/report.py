@@ -183,11 +183,7 @@ class ReportService:
     def _point(self, dimension: str, mean: float | None, items: list[dict[str, Any]], *, best: bool) -> dict[str, Any]:
         scored = [i for i in items if i["scores"][dimension] is not None]
         pick = (max if best else min)(scored, key=lambda i: (i["scores"][dimension], -i["n"] if best else i["n"]))
-        advice = None
-        if not best:
-            weakest = min((d for d in DIMENSIONS if pick["scores"][d] is not None),
-                          key=lambda d: (pick["scores"][d], DIMENSIONS.index(d)))
-            advice = pick["improve"] if weakest == dimension and pick["improve"] else ADVICE[dimension]
+        advice = None if best else ADVICE[dimension]
         return {"dimension": dimension, "label": self.rubric.labels[dimension], "mean": mean,
                 "evidence": pick["evidence"].get(dimension), "reason": pick["reasons"].get(dimension),
                 "answer": pick["n"], "question": pick["question"], "advice": advice}

@@ -10,6 +10,7 @@ import io
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from app.settings import Settings
 from tests.api.test_assessment import STRONG
 from tests.api.test_report import FILLERS, _session
 from tests.e2e.conftest import CHROMIUM
+from tests.e2e.test_browser import coach, open_page, type_answer, wait  # noqa: F401 (open_page is a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
@@ -87,3 +89,43 @@ def test_report_renders_without_console_errors_and_shows_the_plots(browser: Brow
         assert blue > 200, blue
         assert max(ImageStat.Stat(image).stddev) > 20
         context.close()
+
+
+def test_practice_end_screen_shows_scores_plots_links_and_retries_a_question(
+        open_page: Any, artifacts: Path) -> None:  # noqa: F811 (the fixture imported above)
+    page = open_page("tts=0&camera=0&questions=1&participant=P-e2e-report")
+    assert page.locator("#group-row").is_hidden(), "practising alone: no group picker"
+    page.click("#start")
+    wait(page, "c.question !== null")
+    assert coach(page, "group") == "treatment"
+    first_question = coach(page, "question.question_id")
+
+    def answer_until_finished(text: str) -> None:
+        for _ in range(4):
+            seen = coach(page, "answers")
+            type_answer(page, text)
+            wait(page, f"c.answers > {seen} && (c.state === 'finished' || c.question.seq !== null)")
+            page.wait_for_timeout(300)
+            if coach(page, "state") == "finished":
+                return
+        raise AssertionError("the session did not finish")
+
+    answer_until_finished(FILLERS)
+    assert coach(page, "assessments") >= 1, "practice gets the scores during the interview"
+    wait(page, "c.report !== undefined")
+    assert page.locator("#report-box").is_visible()
+    assert page.locator("#score-grid .score-box").count() == 7
+    assert page.locator("#plots svg").count() >= 4
+    assert page.locator("#priorities li").count() >= 1
+    html_link = page.locator("#report-link").get_attribute("href") or ""
+    assert "?token=" in html_link and page.locator("#report-pdf").get_attribute("href", timeout=1000)
+    report = page.request.get(page.url.split("/?")[0] + html_link)
+    assert report.status == 200 and "Your interview practice report" in report.text()
+    page.locator("#report-box").screenshot(path=str(artifacts / "end-screen.png"))
+
+    page.locator(f"#retry-list button[data-question-id='{first_question}']").click()
+    wait(page, f"c.state !== 'finished' && c.question && c.question.question_id === '{first_question}'")
+    answer_until_finished(STRONG)
+    wait(page, "c.report !== undefined && document.querySelector('#retry-list li') !== null")
+    data = page.request.get(page.url.split("/?")[0] + html_link.replace("/report?", "/report.json?")).json()
+    assert [a["attempt"] for a in data["attempts"][first_question]] == [1, 2]
