@@ -57,6 +57,10 @@ class Services:
 
 def build_engines(settings: Settings) -> Engines:
     engines = Engines(coach=build_coach(settings))
+    if settings.inference.backend == "ray":  # the same protocols, served by Ray Serve deployments
+        from app.inference.ray_serve.client import build_ray_engines
+
+        return build_ray_engines(settings, engines)
     for name, factory in (
         ("head_pose", build_head_pose), ("tts", build_tts), ("stt", build_stt), ("speech_metrics", build_speech_metrics)
     ):

@@ -149,6 +149,19 @@ class InterviewService:
             raise NotFound(f"session {session_id} does not exist", code="session_not_found")
         return session
 
+    async def _locked(
+        self, db: AsyncSession, session_id: str, reply_to: str | None
+    ) -> tuple[InterviewSession, list[ws.ServerMessage] | None]:
+        """Lock the session, then look for stored replies to `reply_to` and load the session.
+
+        The idempotency check comes after the lock: a resend of the same message on another
+        socket or instance waits for the first one to commit and then gets its replies.
+        """
+        if not await SessionRepository(db).lock(session_id):
+            raise NotFound(f"session {session_id} does not exist", code="session_not_found")
+        replayed = await self._replay(db, session_id, reply_to)
+        return await self._load(db, session_id), replayed
+
     @staticmethod
     def _require_active(session: InterviewSession) -> None:
         if session.status != "active":
@@ -234,7 +247,8 @@ class InterviewService:
         """Re-attach to a session; replay the durable messages after `last_seq` when still kept."""
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
-            session = await repo.get(msg.session_id)
+            # Locked so that a turn committing on another instance is either wholly in the replay or not at all.
+            session = await repo.get(msg.session_id) if await repo.lock(msg.session_id) else None
             if session is None or not hmac.compare_digest(session.resume_token_hash, _hash_token(msg.resume_token)):
                 raise Forbidden("unknown session or wrong resume token", code="invalid_resume_token")
             current = await repo.current_question(session.id)
@@ -329,10 +343,16 @@ class InterviewService:
     ) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
-            found = await repo.with_current_question(session_id, for_update=True)
+            found = (
+                await repo.with_current_question(session_id, replied_to=given.client_message_id)
+                if await repo.lock(session_id) else None
+            )
             if found is None:  # erased by a researcher while the coach was thinking
                 raise NotFound(f"session {session_id} does not exist", code="session_not_found")
-            session, current, _ = found
+            session, current, already_answered = found
+            if already_answered and (replayed := await self._replay(db, session_id, given.client_message_id)):
+                # The same message was answered meanwhile (a resend on another socket or instance).
+                return Outcome(session_id, replayed)
             self._require_active(session)
             if (session.plan_position, current.index, session.style) != state:
                 raise Conflict("the session moved on while this answer was processed", code="stale_turn")
@@ -402,9 +422,9 @@ class InterviewService:
     async def switch_style(self, session_id: str, msg: ws.SwitchStyle) -> Outcome:
         self._style(msg.style)
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, msg.id)) is not None:
+            session, replayed = await self._locked(db, session_id, msg.id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             self._require_active(session)
             previous = session.style
             session.style = msg.style
@@ -416,9 +436,9 @@ class InterviewService:
         self, session_id: str, confidence: int, stress: int, group: str | None, client_message_id: str | None
     ) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, client_message_id)) is not None:
+            session, replayed = await self._locked(db, session_id, client_message_id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             if group is not None and group != session.group:
                 raise InvalidInput(f"group {group!r} does not match the session's group", code="group_mismatch")
             current = await SessionRepository(db).current_question(session_id)
@@ -435,9 +455,9 @@ class InterviewService:
         if msg.data is not None and len(json.dumps(msg.data)) > self.limits.max_telemetry_data_bytes:
             raise InvalidInput(f"telemetry data is over {self.limits.max_telemetry_data_bytes} bytes", code="telemetry_too_large")
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, msg.id)) is not None:
+            session, replayed = await self._locked(db, session_id, msg.id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             TelemetryRepository(db).add(TelemetryEvent(
                 session_id=session_id, client_message_id=msg.id, event=msg.event, latency_ms=msg.latencyMs,
                 data=msg.data, style=session.style, created_at=now(),
@@ -447,9 +467,9 @@ class InterviewService:
 
     async def end(self, session_id: str, client_message_id: str | None) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, client_message_id)) is not None:
+            session, replayed = await self._locked(db, session_id, client_message_id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             if session.status == "active":
                 session.status = "ended"
                 session.finished_at = now()
