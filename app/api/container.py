@@ -42,6 +42,7 @@ class Services:
     export: ExportService
     voice: VoiceService | None = None
     speech: SpeechService | None = None
+    reports: Any = None  # the ReportService, built on first use (app/api/report.py)
     draining: bool = False  # set on SIGTERM: no new sessions, turns in flight finish
     participants: ParticipantSockets = field(init=False)
     allowed_origins: frozenset[str] = field(init=False)
@@ -100,5 +101,5 @@ async def build_services(settings: Settings) -> Services:
         export=ExportService(sessionmaker),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
         if engines.tts is not None else None,
-        speech=SpeechService(engines.stt, engines.speech_metrics, settings.speech),
+        speech=SpeechService(engines.stt, engines.speech_metrics, settings.speech, settings.stt),
     )

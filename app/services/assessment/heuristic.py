@@ -35,10 +35,11 @@ _NOT_WOULD = {"be", "like", "love", "say", "think", "hope", "want", "guess", "im
 
 _STAR = {
     "situation": re.compile(
-        r"\b(when i was|while i was|while working|last (year|month|spring|summer|autumn|fall|winter|quarter)|"
+        r"\b(when i was|while i was|while working|(last|this|in) (year|month|spring|summer|autumn|fall|winter|quarter|"
+        r"january|february|march|april|may|june|july|august|september|october|november|december)|"
         r"in (19|20)\d\d|in my (first|second|last|previous|current|old|former) (job|role|team|position|company)|"
         r"at (my|our|a|an) (previous |last |old |former |current )?(job|company|role|team|employer|startup|agency|"
-        r"school|university|bank|hospital|shop|firm)|we were|we had (a|an|to)|our (team|company|client|project|"
+        r"school|university|bank|hospital|shop|firm)|we were|we had (a|an|to)|our (\w+ )?(team|company|client|project|"
         r"product|customer)|there was|the (situation|context|background)|back in|at the time|a few (years|months) ago|"
         r"years ago|months ago)\b"),
     "task": re.compile(
@@ -167,7 +168,8 @@ class HeuristicScorer:
         dims["delivery"], parts = self._delivery(ctx.metrics)
         scores = {k: v.score for k, v in dims.items()}
         # What the interviewer may ask about next, most useful first.
-        if scores["relevance"] is not None and scores["relevance"] <= 2:
+        # Off topic: nothing of the question in it, or a substantial answer that barely touches it.
+        if scores["relevance"] == 1 or (scores["relevance"] == 2 and word_count >= 30):
             missing.insert(0, "on_topic")
         if own_info["we"] > 0 and (scores["ownership"] or 0) <= 2:
             missing.append("own_part")
