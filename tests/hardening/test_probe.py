@@ -29,6 +29,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.hardening.rawclient import RawSocket, http_request
 from tests.live_server import ROOT, LiveServer, start_server
+from tests.media_paths import portrait_jpeg
 
 ANSWER = "At my last job I led a migration of our billing system and as a result we cut costs by 20 percent."
 QUIET = {"STT__ENABLED": "false", "TTS__ENABLED": "false", "SPEECH__ENABLED": "false"}
@@ -315,9 +316,9 @@ def test_row11_csv_cells_with_formula_prefixes_are_neutralised(server: LiveServe
 # --- row 12: EXIF orientation --------------------------------------------------------------------------
 
 
-def test_row12_an_exif_rotated_camera_frame_is_analysed_upright(server: LiveServer, shared_data: Path) -> None:
-    face = Image.open(shared_data / "faces" / "aflw2000" / "image00013.jpg").convert("RGB")
-    upright = face.crop((0, 40, face.width, face.height - 40))  # not square, so a sideways frame differs
+def test_row12_an_exif_rotated_camera_frame_is_analysed_upright(server: LiveServer) -> None:
+    face = Image.open(io.BytesIO(portrait_jpeg())).convert("RGB")
+    upright = face.crop((0, 20, face.width, face.height - 20))  # not square, so a sideways frame differs
     assert upright.width != upright.height
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 degrees clockwise to display": the pixels are stored sideways
