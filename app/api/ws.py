@@ -77,7 +77,8 @@ class Connection:
             try:
                 # uvicorn waits while the transport's buffer is full: a client that does not read
                 # holds one bounded buffer for at most send_timeout_s, then the socket is closed.
-                await asyncio.wait_for(self.websocket.send_text(text), self.services.settings.edge.send_timeout_s)
+                async with asyncio.timeout(self.services.settings.edge.send_timeout_s):
+                    await self.websocket.send_text(text)
             except TimeoutError:
                 security_log.warning("closing a socket that does not read (client=%s)", self.address)
                 self._decide_close(1008, "client does not read")
