@@ -183,6 +183,13 @@ class PrivacySettings(BaseModel):
     retain_audio: bool = Field(False, description="store raw audio of spoken answers (off: audio is discarded)")
 
 
+class AssessmentSettings(BaseModel):
+    """Rubric scoring of each answer (env `ASSESSMENT__FIELD`); see docs/feedback-and-reports.md."""
+
+    llm: bool = Field(True, description="score with the LLM too when one is configured (heuristics as fallback)")
+    deadline_s: float = Field(4.0, gt=0, description="LLM scoring deadline per answer before heuristics count")
+
+
 class StudySettings(BaseModel):
     """Overrides of app/data/study_policy.json (env `STUDY__FIELD`)."""
 
@@ -191,6 +198,39 @@ class StudySettings(BaseModel):
     assignment: Literal["client", "block_randomised"] | None = Field(None, description="default: the policy file")
     block_size: int | None = Field(None, ge=2, le=100, description="even; default: the policy file")
     seed: int | None = Field(None, description="default: the policy file")
+
+
+class RayDeploymentSettings(BaseModel):
+    """One Ray Serve deployment (env `INFERENCE__STT__NUM_GPUS=0.25`, ...)."""
+
+    replicas: int = Field(1, ge=1, description="fixed replica count (when min_replicas/max_replicas are unset)")
+    min_replicas: int | None = Field(None, ge=0, description="with max_replicas: Serve autoscales between the two")
+    max_replicas: int | None = Field(None, ge=1)
+    target_ongoing_requests: float = Field(2.0, gt=0, description="autoscaling aims at this many requests per replica")
+    num_cpus: float = Field(1.0, ge=0, description="CPUs reserved per replica")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica; fractions share one GPU between replicas")
+    max_ongoing_requests: int = Field(8, ge=1, description="requests one replica takes at once; more wait in the router")
+
+
+class InferenceSettings(BaseModel):
+    """Where the engines run (env `INFERENCE__FIELD`): in this process, or as Ray Serve deployments."""
+
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str = Field("auto", description="'auto' (a Ray node on this host), 'ray://head:10001' (Ray Client) "
+                             "or 'local' (start a private Ray instance in this process)")
+    namespace: str = Field("interview-coach", description="Ray namespace of the Serve applications")
+    app_prefix: str = Field("interview", description="Serve applications are named <prefix>-stt, <prefix>-tts, ...")
+    deploy: bool = Field(True, description="deploy the Serve applications at start-up when they are not running "
+                         "(off when KubeRay's RayService or `serve deploy` owns them)")
+    request_timeout_s: float = Field(60.0, gt=0, description="one call to a deployment, queueing included")
+    retries: int = Field(1, ge=0, le=3, description="a call whose replica died is retried this often, then "
+                         "engine_unavailable")
+    stt_max_batch_size: int = Field(1, ge=1, le=64, description="@serve.batch size for full transcriptions (GPU: 4-16)")
+    stt_batch_wait_s: float = Field(0.01, ge=0, description="how long a batch waits to fill")
+    stt: RayDeploymentSettings = RayDeploymentSettings()
+    speech_metrics: RayDeploymentSettings = RayDeploymentSettings()
+    head_pose: RayDeploymentSettings = RayDeploymentSettings()
+    tts: RayDeploymentSettings = RayDeploymentSettings()
 
 
 class Settings(BaseSettings):
@@ -234,6 +274,8 @@ class Settings(BaseSettings):
     speech: SpeechMetricsSettings = SpeechMetricsSettings()
     privacy: PrivacySettings = PrivacySettings()
     study: StudySettings = StudySettings()
+    assessment: AssessmentSettings = AssessmentSettings()
+    inference: InferenceSettings = InferenceSettings()
 
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +17,7 @@ from app.inference.registry import Engines
 from app.inference.speech_metrics.factory import build_speech_metrics
 from app.inference.stt.factory import build_stt
 from app.inference.tts.factory import build_tts
+from app.services.assessment.service import build_assessor
 from app.services.coaching.factory import build_coach
 from app.services.content import Content, load_content, with_study_overrides
 from app.services.export import ExportService
@@ -61,6 +63,10 @@ class Services:
 
 def build_engines(settings: Settings) -> Engines:
     engines = Engines(coach=build_coach(settings))
+    if settings.inference.backend == "ray":  # the same protocols, served by Ray Serve deployments
+        from app.inference.ray_serve.client import build_ray_engines
+
+        return build_ray_engines(settings, engines)
     for name, factory in (
         ("head_pose", build_head_pose), ("tts", build_tts), ("stt", build_stt), ("speech_metrics", build_speech_metrics)
     ):
@@ -70,6 +76,12 @@ def build_engines(settings: Settings) -> Engines:
             log.exception("the %s engine could not be built", name)
             engines.errors[name] = f"{type(exc).__name__}: {exc}"
     return engines
+
+
+def _llm_engine(engines: Engines) -> Any:
+    """The coach's LLM engine, shared by the LLM scorer (one client, one circuit breaker)."""
+    llm = getattr(engines.coach, "llm", None)
+    return llm.engine if llm is not None else None
 
 
 async def build_services(settings: Settings) -> Services:
@@ -86,7 +98,10 @@ async def build_services(settings: Settings) -> Services:
         sessionmaker=sessionmaker,
         content=content,
         engines=engines,
-        interview=InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach),
+        interview=InterviewService(
+            sessionmaker, content, engines.coach, settings.limits, settings.coach,
+            build_assessor(settings, _llm_engine(engines)),
+        ),
         statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes),
         export=ExportService(sessionmaker),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)

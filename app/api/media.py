@@ -146,6 +146,8 @@ class SpeechPump:
                         reply_to=reply_to, reply_to_seq=seq, chunk_index=index, last=index == total - 1,
                         text=chunk.text, sample_rate=chunk.sample_rate, audio=base64.b64encode(chunk.pcm16).decode(),
                     ))
+            except DomainError as exc:  # e.g. engine_unavailable from a remote engine: typed, the session goes on
+                await self._send_error(exc, reply_to)
             except Exception:
                 log.exception("speech synthesis failed")
                 await self._send_error(DomainError("the interviewer's speech could not be synthesised",

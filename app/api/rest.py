@@ -13,6 +13,7 @@ from app import __version__
 from app.api.container import Services
 from app.inference.device import gpu_report, resolve_device
 from app.schemas.ws import Group, Likert, json_value_problem, protocol_schema
+from app.services.assessment.rubric import load_rubric
 
 router = APIRouter()
 
@@ -41,6 +42,12 @@ async def health(request: Request) -> dict[str, Any]:
         gpu["device"] = None
         gpu["error"] = str(exc)
     return {"status": status, "version": __version__, "database": database, "gpu": gpu, "engines": engines}
+
+
+@router.get("/rubric")
+async def rubric() -> dict[str, Any]:
+    """The published rubric every answer is scored on (app/data/rubric.json)."""
+    return load_rubric().raw
 
 
 @router.get("/ws/interview/schema")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.db.models import AuditEntry, InterviewSession
+from app.services.assessment.rubric import load_rubric
 from app.services.codebook import COLUMNS, CSV_TEXT_RULE
 from app.services.content import StudyPolicy
 from app.settings import Settings
@@ -100,10 +101,17 @@ class ResearchService:
             ],
             "service": {"name": "interview-coach", "version": __version__, "schema_revision": await self.schema_revision()},
             "study_policy": {
-                "groups": {g: {"tips": p.tips, "live_nudges": p.live_nudges} for g, p in policy.groups.items()},
+                "groups": {g: {"tips": p.tips, "live_nudges": p.live_nudges, "assessment": p.assessment,
+                               "report": p.report} for g, p in policy.groups.items()},
                 "when_group_missing": policy.when_group_missing, "block_size": policy.block_size,
                 "abandoned_after_minutes": policy.abandoned_after_minutes,
+                "attributes": {
+                    name: {"label": policy.attribute_labels.get(name, name), "values": list(values),
+                           "sent_as": "start_session.attributes", "stored": "participant_attributes (apart from answers)"}
+                    for name, values in policy.attributes.items()
+                },
             },
+            "rubric": load_rubric().raw,
             "models": model_versions(settings),
             "engines": engines or {},
             "packages": package_versions(),

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, SessionEvent, TelemetryEvent
+from app.db.models import (
+    Answer,
+    AnswerAssessment,
+    AskedQuestion,
+    CheckIn,
+    InterviewSession,
+    SessionEvent,
+    TelemetryEvent,
+)
 from app.db.repositories.statistics import SummaryFilters
 
 _ANSWER_COLUMNS = (
@@ -20,7 +28,12 @@ _ANSWER_COLUMNS = (
     InterviewSession.participant_id, InterviewSession.group, InterviewSession.assignment, InterviewSession.status,
     InterviewSession.created_at.label("session_created_at"), InterviewSession.initial_style,
     AskedQuestion.index.label("question_index"), AskedQuestion.question_id, AskedQuestion.category,
-    AskedQuestion.is_follow_up, AskedQuestion.asked_at,
+    AskedQuestion.is_follow_up, AskedQuestion.asked_at, InterviewSession.mode.label("session_mode"),
+    AnswerAssessment.structure.label("score_structure"), AnswerAssessment.specificity.label("score_specificity"),
+    AnswerAssessment.relevance.label("score_relevance"), AnswerAssessment.ownership.label("score_ownership"),
+    AnswerAssessment.conciseness.label("score_conciseness"), AnswerAssessment.delivery.label("score_delivery"),
+    AnswerAssessment.overall.label("score_overall"), AnswerAssessment.source.label("assessment_source"),
+    AnswerAssessment.shown.label("assessment_shown"), AnswerAssessment.rubric_version,
 )
 
 
@@ -58,10 +71,12 @@ class ExportRepository:
     async def children(self, session_ids: list[str]) -> dict[str, dict[str, list[Any]]]:
         """Questions, answers, check-ins, telemetry and events of these sessions, grouped by session."""
         out: dict[str, dict[str, list[Any]]] = {
-            sid: {"questions": [], "answers": [], "checkins": [], "telemetry": [], "events": []} for sid in session_ids
+            sid: {"questions": [], "answers": [], "assessments": [], "checkins": [], "telemetry": [], "events": []}
+            for sid in session_ids
         }
         tables: tuple[tuple[str, Any, Any], ...] = (
             ("questions", AskedQuestion, AskedQuestion.index), ("answers", Answer, Answer.id),
+            ("assessments", AnswerAssessment, AnswerAssessment.answer_id),
             ("checkins", CheckIn, CheckIn.id), ("telemetry", TelemetryEvent, TelemetryEvent.id),
             ("events", SessionEvent, SessionEvent.id),
         )
@@ -77,6 +92,7 @@ class ExportRepository:
             select(*_ANSWER_COLUMNS)
             .join(InterviewSession, Answer.session_id == InterviewSession.id)
             .join(AskedQuestion, Answer.asked_question_id == AskedQuestion.id)
+            .outerjoin(AnswerAssessment, AnswerAssessment.answer_id == Answer.id)
             .where(Answer.id > after_id)
         )
         stmt = _sessions_in_range(stmt, filters)
