@@ -42,6 +42,7 @@ class Services:
     export: ExportService
     voice: VoiceService | None = None
     speech: SpeechService | None = None
+    reports: Any = None  # the ReportService, built on first use (app/api/report.py)
     draining: bool = False  # set on SIGTERM: no new sessions, turns in flight finish
     session_sockets: SessionSockets = field(init=False)
     client_caps: ClientCaps = field(init=False)
