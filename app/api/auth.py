@@ -65,6 +65,11 @@ def proxied_from_elsewhere(headers: Headers) -> bool:
     return False
 
 
+def local_caller(client_host: str | None, headers: Headers) -> bool:
+    """The loopback rule used when no RESEARCH_API_TOKEN is set (researcher endpoints, reports)."""
+    return is_loopback(client_host) and not proxied_from_elsewhere(headers)
+
+
 def presented_token(headers: Headers) -> str | None:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
@@ -93,7 +98,7 @@ def authorize(configured: SecretStr | None, client_host: str | None, headers: He
                            code="unauthorized", challenge=challenge)
     # Behind a local proxy every connection comes from loopback: uvicorn has already replaced the
     # address with the trusted proxy's X-Forwarded-For; other proxy headers only ever refuse.
-    if is_loopback(client_host) and not proxied_from_elsewhere(headers):
+    if local_caller(client_host, headers):
         return Researcher("loopback")
     log.warning("refused %s from %s: not loopback and RESEARCH_API_TOKEN is not set", path, client_host)
     raise Forbidden("researcher endpoints answer only to loopback clients until RESEARCH_API_TOKEN is set",

@@ -215,6 +215,19 @@ def test_row3_forwarded_lines_are_not_merged_and_refuse_loopback_access(server: 
     assert status == 204
 
 
+def test_row3_the_report_applies_the_same_loopback_rule(server: LiveServer) -> None:
+    with connect(server.ws) as ws:
+        started, _ = _start(ws)
+        ws.send(json.dumps({"type": "end_session"}))
+        _until(ws, {"session_ended"})
+    path = f"/sessions/{started['session_id']}/report.json"
+    assert http_request(server.port, "GET", path)[0] == 200  # loopback researcher, no token configured
+    for headers in ([("Forwarded", "for=127.0.0.1"), ("Forwarded", "for=8.8.8.8")], [("X-Forwarded-For", "8.8.8.8")]):
+        assert http_request(server.port, "GET", path, headers)[0] == 401, headers
+    assert http_request(server.port, "GET", path, [("Authorization", f"Bearer {started['resume_token']}"),
+                                                   ("Forwarded", "for=8.8.8.8")])[0] == 200  # the participant's own
+
+
 # --- row 4: a 10 MB metrics value ---------------------------------------------------------------------
 
 
