@@ -101,5 +101,5 @@ async def build_services(settings: Settings) -> Services:
         export=ExportService(sessionmaker),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
         if engines.tts is not None else None,
-        speech=SpeechService(engines.stt, engines.speech_metrics, settings.speech),
+        speech=SpeechService(engines.stt, engines.speech_metrics, settings.speech, settings.stt),
     )

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, assert_never
 
@@ -20,6 +21,7 @@ from app.api.media import FramePump, SpeechPump, decode_frame
 from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
 from app.inference.audio import decode_audio, decode_base64
 from app.inference.stt.base import Transcript
+from app.inference.workers import inference_owner
 from app.schemas import ws
 from app.services.camera import CameraSession
 from app.services.interview import AnswerInput, Outcome
@@ -344,6 +346,7 @@ async def interview_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     connection = Connection(websocket, services)
+    inference_owner.set(uuid.uuid4().hex)  # engines share their workers fairly between connections
     try:
         await connection.run()
     finally:
