@@ -103,7 +103,7 @@ async def build_services(settings: Settings) -> Services:
             sessionmaker, content, engines.coach, settings.limits, settings.coach,
             build_assessor(settings, _llm_engine(engines)),
         ),
-        statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes),
+        statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes, content.policy.attributes),
         export=ExportService(sessionmaker),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
         if engines.tts is not None else None,

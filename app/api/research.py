@@ -45,9 +45,12 @@ def _params(**values: Any) -> dict[str, Any]:
 
 
 @router.get("/metrics/summary")
-async def metrics_summary(request: Request, _: Caller, since: Since = None, until: Until = None,
-                          style: Style = None) -> dict[str, Any]:
-    return await _svc(request).statistics.summary(SummaryFilters(since=since, until=until, style=style))
+async def metrics_summary(
+    request: Request, _: Caller, since: Since = None, until: Until = None, style: Style = None,
+    by: Annotated[str | None, Query(max_length=64, description="a self-reported attribute declared in the study "
+                                                                 "policy: every measure per value (fairness)")] = None,
+) -> dict[str, Any]:
+    return await _svc(request).statistics.summary(SummaryFilters(since=since, until=until, style=style), by)
 
 
 @router.get("/metrics/sessions")

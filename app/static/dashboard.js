@@ -36,6 +36,8 @@ function query() {
   if (since) params.set("since", since + "T00:00:00Z");
   if (until) { const d = new Date(until + "T00:00:00Z"); d.setUTCDate(d.getUTCDate() + 1); params.set("until", d.toISOString()); }
   if (style) params.set("style", style);
+  const by = document.getElementById("by").value;
+  if (by) params.set("by", by);
   return params;
 }
 async function getJSON(path, params) {
@@ -54,14 +56,14 @@ function renderConsort(summary) {
   document.getElementById("consort").innerHTML = html;
 }
 
-function renderMeans(summary) {
-  const box = document.getElementById("means");
+function renderMeans(summary, boxId = "means", metrics = summary.metrics) {
+  const box = document.getElementById(boxId);
   box.replaceChildren();
-  const W = 1100, rowH = 56, left = 190, right = 360, H = 24 + rowH * Object.keys(summary.metrics).length;
+  const W = 1100, rowH = 56, left = 190, right = 360, H = 24 + rowH * Object.keys(metrics).length;
   const s = svg(W, H);
-  s.setAttribute("id", "means-plot");
+  s.setAttribute("id", boxId + "-plot");
   s.appendChild(el("text", { x: W - right + 14, y: 14, "font-weight": "bold" }, "treatment − control [95 % CI] · Welch p · Hedges' g [95 % CI]"));
-  Object.entries(summary.metrics).forEach(([metric, block], row) => {
+  Object.entries(metrics).forEach(([metric, block], row) => {
     const y0 = 24 + row * rowH, cy = { control: y0 + 16, treatment: y0 + 34 };
     s.appendChild(el("text", { x: 4, y: y0 + 29 }, LABELS[metric] || metric));
     const cis = GROUPS.map(g => block.groups[g]).filter(d => d.mean !== null);
@@ -169,6 +171,36 @@ function renderTimeline(data) {
   box.appendChild(s);
 }
 
+function hel(tag, attrs, text) {  // an HTML element (el() makes SVG ones)
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+function renderFairness(fair) {
+  const section = document.getElementById("fairness-section");
+  section.hidden = !fair;
+  if (!fair) return;
+  document.getElementById("by-name").textContent = fair.attribute;
+  const cell = d => d.mean === null ? "–" : `${fmt(d.mean)}` + (d.ci95 ? ` [${fmt(d.ci95[0])}, ${fmt(d.ci95[1])}]` : "") + ` (${d.n})`;
+  const table = hel("table", { id: "fairness-table" });
+  const head = hel("tr", {});
+  head.appendChild(hel("th", {}, "measure"));
+  for (const v of fair.values) head.appendChild(hel("th", {}, `${v} (${fair.sessions[v]} sessions)`));
+  table.appendChild(hel("thead", {})).appendChild(head);
+  const body = table.appendChild(hel("tbody", {}));
+  const rows = [...Object.entries(fair.measures).map(([m, byValue]) => [LABELS[m] || m.replace("score_", "rubric: "), byValue]),
+                ...Object.entries(fair.tip_share).map(([k, byValue]) => [`share of answers with tip "${k}"`, byValue])];
+  for (const [label, byValue] of rows) {
+    const tr = hel("tr", {});
+    tr.appendChild(hel("td", {}, label));
+    for (const v of fair.values) tr.appendChild(hel("td", {}, cell(byValue[v])));
+    body.appendChild(tr);
+  }
+  const box = document.getElementById("fairness");
+  box.replaceChildren(table);
+}
+
 async function refresh() {
   const status = document.getElementById("status");
   document.body.dataset.ready = "0";
@@ -189,6 +221,13 @@ async function refresh() {
     if (!metricSelect.options.length) for (const m of Object.keys(summary.metrics)) metricSelect.add(new Option(LABELS[m] || m, m));
     renderConsort(summary);
     renderMeans(summary);
+    renderMeans(summary, "rubric", summary.outcomes.rubric_scores);
+    renderMeans(summary, "change", summary.outcomes.within_session_change);
+    const bySelect = document.getElementById("by");
+    for (const name of summary.attributes || []) {
+      if (![...bySelect.options].some(o => o.value === name)) bySelect.add(new Option(name, name));
+    }
+    renderFairness(summary.fairness);
     const dp = new URLSearchParams(params); dp.set("metric", metricSelect.value);
     const [dist, timeline] = await Promise.all([getJSON("/metrics/sessions", dp), getJSON("/metrics/timeline", params)]);
     renderDistribution(dist);
