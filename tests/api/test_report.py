@@ -150,3 +150,14 @@ def test_retry_question_asks_it_again_and_the_report_compares_attempts(client: T
     assert [a["attempt"] for a in attempts] == [1, 2]
     assert attempts[1]["overall"] > attempts[0]["overall"]
     assert "Questions you practised again" in client.get(f"/sessions/{sid}/report", params={"token": token}).text
+
+
+def test_a_session_ended_before_any_answer_still_has_a_report(client: TestClient) -> None:
+    with client.websocket_connect("/ws/interview") as ws:
+        started, _ = start(ws)
+        send(ws, type="end_session")
+        assert ws.receive_json()["type"] == "session_ended"
+    params = {"token": started["resume_token"]}
+    page = client.get(f"/sessions/{started['session_id']}/report", params=params)
+    assert page.status_code == 200 and "Nothing stood out yet" in page.text
+    assert client.get(f"/sessions/{started['session_id']}/report.pdf", params=params).content.startswith(b"%PDF")
