@@ -99,8 +99,8 @@ def test_html_holds_scores_strengths_priorities_transcripts_and_plots(client: Te
     assert set(data["plots"]) >= {"overall", "pace", "fillers", "eye_contact"}
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils: `make system-test-deps`")
 def test_pdf_text_holds_the_questions_and_scores(client: TestClient, tmp_path: Path) -> None:
+    assert shutil.which("pdftotext"), "poppler-utils is missing: `make system-test-deps` installs it"
     sid, token, questions = _session(client, "P-R2", [STRONG])
     response = client.get(f"/sessions/{sid}/report.pdf", params={"token": token})
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
