@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
@@ -41,12 +40,6 @@ def _session(client: TestClient, participant: str | None, texts: list[str], **fi
         replies = _finish(ws, texts, {"speakingRate": 150, "gaze": 0.7, "fillersPerMin": 2.0})
     questions = [first["text"]] + [m["text"] for m in replies if m["type"] == "question"]
     return started["session_id"], started["resume_token"], questions
-
-
-@pytest.fixture
-def anonymous(settings: Settings) -> TestClient:
-    """A client that sends no credentials of its own (the shared `client` carries the researcher token)."""
-    return TestClient(create_app(settings))
 
 
 def test_access_by_resume_token_or_researcher_and_nobody_else(client: TestClient, settings: Settings) -> None:
