@@ -177,12 +177,14 @@ def _measured(urls: list[str], service_pids: list[int], database: str, sessions:
 
 
 def database_turns(sessions: int, turns: int, rounds: int) -> dict[int, tuple[float, float, float, float, float]]:
+    from bench._servers import LOAD_GENERATOR
     from tests.scale.cluster import NO_ENGINES, instances, throwaway_database
 
     results: dict[int, list[tuple[float, list[float], float, float]]] = {1: [], 2: []}
     with throwaway_database() as (name, url):
         # A pool large enough that no connection closes mid-run (their backends' CPU time would be lost).
-        env = {**NO_ENGINES, "DATABASE_URL": url, "NVIDIA_API_KEY": "", "DB__POOL_SIZE": str(sessions + 4)}
+        env = {**NO_ENGINES, **LOAD_GENERATOR, "DATABASE_URL": url, "NVIDIA_API_KEY": "",
+               "DB__POOL_SIZE": str(sessions + 4)}
         with instances(2, env) as servers:
             urls = [s.ws for s in servers]
             pids = [s.process.pid for s in servers]
