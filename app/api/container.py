@@ -16,10 +16,13 @@ from app.inference.registry import Engines
 from app.inference.speech_metrics.factory import build_speech_metrics
 from app.inference.stt.factory import build_stt
 from app.inference.tts.factory import build_tts
+from app.inference.turn.factory import build_turn
+from app.services.answering import AnsweringService
 from app.services.coaching.factory import build_coach
 from app.services.content import Content, load_content, with_study_overrides
 from app.services.export import ExportService
 from app.services.interview import InterviewService
+from app.services.latency import LatencyService
 from app.services.speech import SpeechService
 from app.services.statistics import StatisticsService
 from app.services.voice import VoiceService
@@ -38,6 +41,8 @@ class Services:
     interview: InterviewService
     statistics: StatisticsService
     export: ExportService
+    latency: LatencyService
+    answering: AnsweringService
     voice: VoiceService | None = None
     speech: SpeechService | None = None
     draining: bool = False  # set on SIGTERM: no new sessions, turns in flight finish
@@ -56,7 +61,8 @@ class Services:
 def build_engines(settings: Settings) -> Engines:
     engines = Engines(coach=build_coach(settings))
     for name, factory in (
-        ("head_pose", build_head_pose), ("tts", build_tts), ("stt", build_stt), ("speech_metrics", build_speech_metrics)
+        ("head_pose", build_head_pose), ("tts", build_tts), ("stt", build_stt), ("speech_metrics", build_speech_metrics),
+        ("turn", build_turn),
     ):
         try:
             setattr(engines, name, factory(settings))
@@ -74,16 +80,21 @@ async def build_services(settings: Settings) -> Services:
     content = with_study_overrides(load_content(), settings.study)
     engines = build_engines(settings)
     await engines.warm()
+    interview = InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach)
+    speech = SpeechService(engines.stt, engines.speech_metrics, settings.speech)
+    latency = LatencyService(sessionmaker)
     return Services(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         content=content,
         engines=engines,
-        interview=InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach),
+        interview=interview,
         statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes),
         export=ExportService(sessionmaker),
+        latency=latency,
+        answering=AnsweringService(interview, speech, engines.turn, latency, settings),
         voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
         if engines.tts is not None else None,
-        speech=SpeechService(engines.stt, engines.speech_metrics, settings.speech),
+        speech=speech,
     )

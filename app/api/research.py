@@ -43,7 +43,10 @@ def _params(**values: Any) -> dict[str, Any]:
 @router.get("/metrics/summary")
 async def metrics_summary(request: Request, _: Caller, since: Since = None, until: Until = None,
                           style: Style = None) -> dict[str, Any]:
-    return await _svc(request).statistics.summary(SummaryFilters(since=since, until=until, style=style))
+    filters = SummaryFilters(since=since, until=until, style=style)
+    summary = await _svc(request).statistics.summary(filters)
+    summary["latency"] = await _svc(request).latency.summary(filters)
+    return summary
 
 
 @router.get("/metrics/sessions")

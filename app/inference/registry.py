@@ -16,11 +16,12 @@ class Engines:
     tts: Any | None = None
     head_pose: Any | None = None
     speech_metrics: Any | None = None
+    turn: Any | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"coach": self.coach.health()}
-        for name in ("stt", "tts", "head_pose", "speech_metrics"):
+        for name in ("stt", "tts", "head_pose", "speech_metrics", "turn"):
             engine = getattr(self, name)
             if engine is not None:
                 report[name] = engine.health()
@@ -37,7 +38,7 @@ class Engines:
 
     async def _each(self, method: str) -> None:
         """Await `method` on every engine that has it (engines without it have nothing to do)."""
-        for name in ("stt", "tts", "head_pose", "speech_metrics", "coach"):
+        for name in ("stt", "tts", "head_pose", "speech_metrics", "turn", "coach"):
             call = getattr(getattr(self, name), method, None)
             if call is not None:
                 await call()

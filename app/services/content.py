@@ -25,6 +25,7 @@ class StyleCard:
     follow_ups: dict[str, str]
     tip_prefix: str
     closing: str
+    silence_prompt: str = "Take your time — whenever you're ready."
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
             follow_ups=dict(raw["follow_ups"]),
             tip_prefix=raw["tip_prefix"],
             closing=raw["closing"],
+            silence_prompt=raw.get("silence_prompt", StyleCard.silence_prompt),
         )
     questions = tuple(BankQuestion(**q) for q in _load_json(data_dir / "questions.json")["questions"])
     raw_policy = _load_json(data_dir / "study_policy.json")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models import Base, InterviewSession
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
 from app.db.repositories.export import ExportRepository
+from app.db.repositories.latency import LatencyRepository
 from app.db.repositories.sessions import SessionRepository
 from app.db.repositories.statistics import SummaryFilters
 from app.errors import NotFound
@@ -59,6 +60,7 @@ class ExportService:
             return _record(session, {
                 "questions": list(await sessions.questions(session_id)),
                 "answers": list(await AnswerRepository(db).for_session(session_id)),
+                "latencies": list(await LatencyRepository(db).for_session(session_id)),
                 "checkins": list(await CheckInRepository(db).for_session(session_id)),
                 "telemetry": list(await TelemetryRepository(db).for_session(session_id)),
                 "events": list(await sessions.events(session_id)),

@@ -60,6 +60,11 @@ class StreamingTranscription:
     def duration_s(self) -> float:
         return self._samples / SAMPLE_RATE
 
+    @property
+    def transcribed_s(self) -> float:
+        """Audio covered by the last finished transcription pass (what the latest partial knows)."""
+        return self._transcribed_up_to / SAMPLE_RATE
+
     def audio(self) -> np.ndarray:
         if len(self._chunks) > 1:
             self._chunks = [np.concatenate(self._chunks)]

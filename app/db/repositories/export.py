@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, SessionEvent, TelemetryEvent
+from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, SessionEvent, TelemetryEvent, TurnLatency
 from app.db.repositories.statistics import SummaryFilters
 
 _ANSWER_COLUMNS = (
@@ -21,6 +21,8 @@ _ANSWER_COLUMNS = (
     InterviewSession.created_at.label("session_created_at"), InterviewSession.initial_style,
     AskedQuestion.index.label("question_index"), AskedQuestion.question_id, AskedQuestion.category,
     AskedQuestion.is_follow_up, AskedQuestion.asked_at,
+    TurnLatency.turn_detection, TurnLatency.turn_reason, TurnLatency.turn_probability, TurnLatency.turn_ms,
+    TurnLatency.transcript_ms, TurnLatency.coach_ms, TurnLatency.question_ms, TurnLatency.first_audio_ms,
 )
 
 
@@ -58,12 +60,13 @@ class ExportRepository:
     async def children(self, session_ids: list[str]) -> dict[str, dict[str, list[Any]]]:
         """Questions, answers, check-ins, telemetry and events of these sessions, grouped by session."""
         out: dict[str, dict[str, list[Any]]] = {
-            sid: {"questions": [], "answers": [], "checkins": [], "telemetry": [], "events": []} for sid in session_ids
+            sid: {"questions": [], "answers": [], "latencies": [], "checkins": [], "telemetry": [], "events": []}
+            for sid in session_ids
         }
         tables: tuple[tuple[str, Any, Any], ...] = (
             ("questions", AskedQuestion, AskedQuestion.index), ("answers", Answer, Answer.id),
             ("checkins", CheckIn, CheckIn.id), ("telemetry", TelemetryEvent, TelemetryEvent.id),
-            ("events", SessionEvent, SessionEvent.id),
+            ("events", SessionEvent, SessionEvent.id), ("latencies", TurnLatency, TurnLatency.answer_id),
         )
         for key, model, order in tables:
             stmt = select(model).where(model.session_id.in_(session_ids)).order_by(model.session_id, order)
@@ -77,6 +80,7 @@ class ExportRepository:
             select(*_ANSWER_COLUMNS)
             .join(InterviewSession, Answer.session_id == InterviewSession.id)
             .join(AskedQuestion, Answer.asked_question_id == AskedQuestion.id)
+            .outerjoin(TurnLatency, TurnLatency.answer_id == Answer.id)
             .where(Answer.id > after_id)
         )
         stmt = _sessions_in_range(stmt, filters)
