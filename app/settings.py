@@ -126,7 +126,8 @@ class TurnSettings(BaseModel):
     concurrency: int = Field(1, ge=1, le=16, description="turn-model inferences running at once, all sessions")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability above which a 32 ms window is speech")
     pause_s: float = Field(0.2, ge=0.064, le=2.0, description="silence after speech before the end-of-turn model is asked")
-    threshold: float = Field(0.5, gt=0, lt=1, description="end-of-turn probability at or above which the turn is over")
+    threshold: float = Field(0.95, gt=0, lt=1, description="end-of-turn probability at or above which the turn is over "
+                             "(Pipecat uses 0.5; higher cuts fewer thinking pauses and waits max_pause_s more often)")
     max_pause_s: float = Field(3.0, ge=0.5, le=30.0, description="silence after speech that ends the turn whatever the model says")
     use_transcript: bool = Field(True, description="a transcript ending in an open word (and, the, because...) is not over")
     silence_prompt_s: float = Field(12.0, ge=0, description="no speech this long after the question: prompt once (0 = never)")

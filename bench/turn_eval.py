@@ -138,14 +138,15 @@ def quiet_point(audio: np.ndarray, end: float, next_start: float) -> float:
     return (first + hop * int(np.argmin(levels)) + hop // 2) / SAMPLE_RATE
 
 
-def build_set(utts: list[Utterance], seed: int = 13) -> list[Sample]:
+def build_set(utts: list[Utterance], seed: int = 13, stride: int = 1) -> list[Sample]:
+    """Every utterance complete, and cut after every `stride`-th inner word."""
     rng = np.random.default_rng(seed)
     samples = []
     for u in utts:
         end = min(u.audio.size, int((u.words[-1].end + 0.3) * SAMPLE_RATE))
         samples.append(Sample(u.name, True, np.concatenate([u.audio[:end], noise(COMPLETE_TAIL_S, rng)]),
                               u.words[-1].end, COMPLETE_TAIL_S, u.words))
-        for i in range(1, len(u.words) - 1):  # after the 2nd word, before the last
+        for i in range(1, len(u.words) - 1, stride):  # after the 2nd word, before the last
             a, b = u.words[i], u.words[i + 1]
             cut = quiet_point(u.audio, a.end, b.start)
             pause = float(rng.uniform(1.0, 3.0))
