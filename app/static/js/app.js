@@ -79,6 +79,7 @@ function applyUrlParams() {
   if (count) $("count").value = count;
   if (params.get("tts") === "0") $("tts").checked = false;
   if (params.get("camera") === "0") $("camera").checked = false;
+  if (params.get("handsfree") === "0") $("handsfree").checked = false;
 }
 
 async function startCamera() {
@@ -98,8 +99,9 @@ $("setup-form").addEventListener("submit", (ev) => {
   audioContext(); // unlock audio while we have the click
   const message = {
     type: "start_session", style: $("style").value, group: $("group").value, tts: $("tts").checked,
-    question_count: Number($("count").value) || undefined,
+    question_count: Number($("count").value) || undefined, turn_detection: $("handsfree").checked ? "auto" : "manual",
   };
+  conn.turnDetection = message.turn_detection;
   const participant = $("participant").value.trim();
   if (participant) message.participant_id = participant;
   $("start").disabled = true;
@@ -113,6 +115,9 @@ $("setup-form").addEventListener("submit", (ev) => {
 
 function enterInterview(msg) {
   state.group = msg.group;
+  answering.handsFree = msg.turn_detection === "auto";
+  conn.turnDetection = msg.turn_detection;
+  coach.turnDetection = msg.turn_detection;
   state.questionCount = msg.question_count;
   coach.session = conn.sessionId;
   coach.group = msg.group;
@@ -196,6 +201,14 @@ function onMessage(msg) {
     case "transcript_partial":
     case "transcript_final":
       answering.transcript(msg);
+      break;
+    case "turn_state":
+    case "turn_detected":
+      answering.turn(msg);
+      break;
+    case "speech_interrupted":
+      coach.interruptions += 1;
+      player.stop(); // the server stopped the interviewer's voice: so does the speaker
       break;
     case "head_pose":
       onHeadPose(msg);
