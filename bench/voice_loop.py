@@ -137,6 +137,8 @@ async def one_session(url: str, mode: str, tts: bool, answers: list[Clip], out: 
                 await asyncio.sleep(max(0.0, t0 + (start + step) / RATE - time.perf_counter()))
             if mode == "manual":
                 await ws.send(json.dumps({"type": "audio_end", "id": f"e{i}"}))
+            if result.false_cut:  # timed from the cut, not from an end of speech that had not come
+                speech_end_at = None
             origin = speech_end_at or time.perf_counter()
             next_seq = None
             while True:
@@ -193,7 +195,8 @@ async def main_async(args: argparse.Namespace) -> None:
             if values:
                 cells.append(f"{stage} p50 {pct(values, 50):6.0f} p95 {pct(values, 95):6.0f}")
         cuts = sum(r.false_cut for r in chosen)
-        print(f"  {mode:6s} n={len(chosen):3d} false cuts {cuts}/{len(chosen)} | " + " | ".join(cells))
+        where = sorted({r.clip for r in chosen if r.false_cut})
+        print(f"  {mode:6s} n={len(chosen):3d} false cuts {cuts}/{len(chosen)} {where or ''} | " + " | ".join(cells))
     print("server stage times (p50/p95 ms):")
     for mode in ("auto", "manual"):
         print(f"  {mode:6s} " + " | ".join(f"{s} {v['p50']}/{v['p95']}" for s, v in server[mode].items() if v["n"]))
