@@ -36,7 +36,8 @@ _MIN_TURN_SPEECH_S = 0.25  # less speech than this (a cough, a click) never ends
 _MODEL_AUDIO_S = 8.0
 
 # Words after which an English sentence (almost) never ends: articles, conjunctions, most prepositions,
-# possessives, subject pronouns, fillers. Words that often do end one ("like", "about", "you", "did") are left out. A transcript ending in one of them is an open sentence.
+# possessives, subject pronouns, fillers. Words that often do end one ("like", "about", "you", "did")
+# are left out. A transcript ending in one of them is an open sentence.
 OPEN_WORDS = frozenset("""
 a an the and or but because since although though if unless whereas whether to of in on at by for from with into onto
 under between during than my your its our their i we he she they it's i'm we're you're they're very um uh er erm
