@@ -19,7 +19,7 @@ $(VENV)/.runtime: requirements.txt
 	$(HEADLESS_OPENCV)
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-ray.txt
 	$(PIP) install -q -r requirements-dev.txt
 	$(HEADLESS_OPENCV)
 	touch $@

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every error the service reports to a client."""
@@ -14,6 +16,17 @@ class DomainError(Exception):
         self.message = message
         if code is not None:
             self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps `code` (a keyword argument) when pickled across processes, e.g. from a Ray Serve replica.
+        return (_restore, (type(self), self.message, dict(self.__dict__)))
+
+
+def _restore(cls: type[DomainError], message: str, state: dict[str, Any]) -> DomainError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidInput(DomainError):

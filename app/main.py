@@ -1,10 +1,16 @@
-"""The FastAPI application."""
+"""The FastAPI application.
+
+`create_app(settings)` builds an app; the module attribute `app` is the one for
+`uvicorn app.main:app` (and `--reload`), built on first access from the environment, with the same
+lifespan (models, engines, migrations) as `python -m app serve`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -36,3 +42,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app
+
+
+_default_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn app.main:app` reads the attribute `app`. It is built on first access, not at import,
+    # so importing create_app (tests, the CLI) neither reads the environment nor configures logging.
+    global _default_app
+    if name == "app":
+        if _default_app is None:
+            _default_app = create_app()
+        return _default_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,19 +1,43 @@
 """One settings object for the whole service, read from the environment and `.env`.
 
-Top-level names (`DATABASE_URL`, `NVIDIA_API_KEY`, ...) are the ones existing
-deployments use; nested groups use `GROUP__FIELD` (e.g. `LIMITS__MAX_TEXT_CHARS`).
+One group per concern, set as `GROUP__FIELD` (e.g. `LLM__MODEL`, `LIMITS__MAX_TEXT_CHARS`); a few
+service-wide values are top-level (`DEVICE`, `LOG_LEVEL`, `HOST`, `PORT`, ...). The names existing
+deployments use keep working as aliases of their group's field (`LEGACY_NAMES`): `DATABASE_URL`,
+`NVIDIA_API_KEY`, `NVIDIA_LLM_URL`, `NVIDIA_LLM_MODEL`, `NVIDIA_LLM_TIMEOUT` and `STT_MODEL`.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+# Old environment name -> (group, field). The environment beats `.env` as ever; where one of them holds
+# both names, the group's own (`LLM__API_KEY`) wins.
+LEGACY_NAMES: dict[str, tuple[str, str]] = {
+    "DATABASE_URL": ("db", "url"),
+    "NVIDIA_API_KEY": ("llm", "api_key"),
+    "NVIDIA_LLM_URL": ("llm", "url"),
+    "NVIDIA_LLM_MODEL": ("llm", "model"),
+    "NVIDIA_LLM_TIMEOUT": ("llm", "timeout_s"),
+    "STT_MODEL": ("stt", "model"),
+}
 
 
 class DatabaseSettings(BaseModel):
+    """The database (env `DB__FIELD`; the URL also as `DATABASE_URL`)."""
+
+    url: str = Field("sqlite+aiosqlite:///./data.db", description="SQLAlchemy async URL; PostgreSQL: "
+                     "postgresql+asyncpg://user:pass@host:5432/db")
     pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size")
     max_overflow: int = Field(10, ge=0)
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0)
@@ -37,8 +61,14 @@ class CoachSettings(BaseModel):
 
 
 class LlmSettings(BaseModel):
-    """The chat-completions client behind the LLM coach (env `LLM__FIELD`)."""
+    """The OpenAI-compatible chat-completions client behind the LLM coach (env `LLM__FIELD`; the
+    first four also as `NVIDIA_API_KEY`, `NVIDIA_LLM_URL`, `NVIDIA_LLM_MODEL`, `NVIDIA_LLM_TIMEOUT`)."""
 
+    api_key: SecretStr | None = Field(None, description="no key: heuristics only; local servers take any value")
+    url: str = Field("https://integrate.api.nvidia.com/v1", description="base URL (or full /chat/completions URL) of "
+                     "any OpenAI-compatible server: NVIDIA NIM, vLLM, Ollama, llama.cpp")
+    model: str = Field("meta/llama-3.1-8b-instruct", description="model name sent in each request")
+    timeout_s: float = Field(4.0, gt=0, description="read/write timeout per attempt; the turn deadline caps it anyway")
     connect_timeout_s: float = Field(1.0, gt=0, description="TCP/TLS connect timeout per attempt")
     max_retries: int = Field(2, ge=0, le=2, description="retries on timeout, connection error, 429 and 5xx")
     backoff_base_s: float = Field(0.2, ge=0, description="first retry waits about this long (jittered, doubling)")
@@ -82,7 +112,7 @@ class TtsSettings(BaseModel):
 
 
 class SttSettings(BaseModel):
-    """Speech to text (env `STT__FIELD`; `STT_MODEL` also works at top level)."""
+    """Speech to text (env `STT__FIELD`; the model also as `STT_MODEL`)."""
 
     enabled: bool = True
     backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
@@ -159,6 +189,13 @@ class PrivacySettings(BaseModel):
     retain_audio: bool = Field(False, description="store raw audio of spoken answers (off: audio is discarded)")
 
 
+class AssessmentSettings(BaseModel):
+    """Rubric scoring of each answer (env `ASSESSMENT__FIELD`); see docs/feedback-and-reports.md."""
+
+    llm: bool = Field(True, description="score with the LLM too when one is configured (heuristics as fallback)")
+    deadline_s: float = Field(4.0, gt=0, description="LLM scoring deadline per answer before heuristics count")
+
+
 class StudySettings(BaseModel):
     """Overrides of app/data/study_policy.json (env `STUDY__FIELD`)."""
 
@@ -169,6 +206,39 @@ class StudySettings(BaseModel):
     seed: int | None = Field(None, description="default: the policy file")
 
 
+class RayDeploymentSettings(BaseModel):
+    """One Ray Serve deployment (env `INFERENCE__STT__NUM_GPUS=0.25`, ...)."""
+
+    replicas: int = Field(1, ge=1, description="fixed replica count (when min_replicas/max_replicas are unset)")
+    min_replicas: int | None = Field(None, ge=0, description="with max_replicas: Serve autoscales between the two")
+    max_replicas: int | None = Field(None, ge=1)
+    target_ongoing_requests: float = Field(2.0, gt=0, description="autoscaling aims at this many requests per replica")
+    num_cpus: float = Field(1.0, ge=0, description="CPUs reserved per replica")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica; fractions share one GPU between replicas")
+    max_ongoing_requests: int = Field(8, ge=1, description="requests one replica takes at once; more wait in the router")
+
+
+class InferenceSettings(BaseModel):
+    """Where the engines run (env `INFERENCE__FIELD`): in this process, or as Ray Serve deployments."""
+
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str = Field("auto", description="'auto' (a Ray node on this host), 'ray://head:10001' (Ray Client) "
+                             "or 'local' (start a private Ray instance in this process)")
+    namespace: str = Field("interview-coach", description="Ray namespace of the Serve applications")
+    app_prefix: str = Field("interview", description="Serve applications are named <prefix>-stt, <prefix>-tts, ...")
+    deploy: bool = Field(True, description="deploy the Serve applications at start-up when they are not running "
+                         "(off when KubeRay's RayService or `serve deploy` owns them)")
+    request_timeout_s: float = Field(60.0, gt=0, description="one call to a deployment, queueing included")
+    retries: int = Field(1, ge=0, le=3, description="a call whose replica died is retried this often, then "
+                         "engine_unavailable")
+    stt_max_batch_size: int = Field(1, ge=1, le=64, description="@serve.batch size for full transcriptions (GPU: 4-16)")
+    stt_batch_wait_s: float = Field(0.01, ge=0, description="how long a batch waits to fill")
+    stt: RayDeploymentSettings = RayDeploymentSettings()
+    speech_metrics: RayDeploymentSettings = RayDeploymentSettings()
+    head_pose: RayDeploymentSettings = RayDeploymentSettings()
+    tts: RayDeploymentSettings = RayDeploymentSettings()
+
+
 class Settings(BaseSettings):
     """Service configuration."""
 
@@ -176,16 +246,10 @@ class Settings(BaseSettings):
         env_file=".env", env_nested_delimiter="__", extra="ignore", populate_by_name=True
     )
 
-    database_url: str = Field("sqlite+aiosqlite:///./data.db", alias="DATABASE_URL")
-    nvidia_api_key: SecretStr | None = Field(None, alias="NVIDIA_API_KEY")
-    nvidia_llm_model: str = Field("meta/llama-3.1-8b-instruct", alias="NVIDIA_LLM_MODEL")
-    nvidia_llm_url: str = Field("https://integrate.api.nvidia.com/v1", alias="NVIDIA_LLM_URL")
-    nvidia_llm_timeout: float = Field(4.0, gt=0, alias="NVIDIA_LLM_TIMEOUT")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", alias="DEVICE")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     host: str = Field("127.0.0.1", alias="HOST")
     port: int = Field(8000, alias="PORT")
-    stt_model: str | None = Field(None, alias="STT_MODEL", description="overrides stt.model")
     # Researcher endpoints (summary, exports, dashboard, deletion) need this as a Bearer token;
     # unset, they answer only to clients on the loopback interface.
     research_api_token: SecretStr | None = Field(None, alias="RESEARCH_API_TOKEN")
@@ -206,6 +270,83 @@ class Settings(BaseSettings):
     turns: TurnSettings = TurnSettings()
     privacy: PrivacySettings = PrivacySettings()
     study: StudySettings = StudySettings()
+    assessment: AssessmentSettings = AssessmentSettings()
+    inference: InferenceSettings = InferenceSettings()
+
+
+    @property
+    def database_url(self) -> str:
+        """`db.url`, by the name everyone knows it."""
+        return self.db.url
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keywords(cls, data: Any) -> Any:
+        """`Settings(DATABASE_URL=..., NVIDIA_API_KEY=...)`: old names given as keywords go to their group
+        (a keyword is explicit, so it wins over the environment). Old names in the environment and
+        `.env` are placed by `_LegacyNames`, below the groups' own names."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in [k for k in data if isinstance(k, str) and k.upper() in LEGACY_NAMES]:
+            value = data.pop(key)
+            group, field = LEGACY_NAMES[key.upper()]
+            current = data.get(group, {})
+            if isinstance(current, BaseModel):
+                current = current.model_dump(exclude_unset=True)
+            data[group] = {**current, field: value}
+        return data
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _LegacyNames(env_settings), _WithoutLegacyNames(dotenv_settings),
+                _LegacyNames(dotenv_settings), file_secret_settings)
+
+
+class _WithoutLegacyNames(PydanticBaseSettingsSource):
+    """The `.env` source passes names that are no field through as they are; the old names are
+    placed by `_LegacyNames` (below the groups' own names), so they are dropped here."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._source().items() if k.upper() not in LEGACY_NAMES}
+
+
+class _LegacyNames(PydanticBaseSettingsSource):
+    """The old names in one source (the environment or `.env`), as `{group: {field: value}}`. The regular
+    sources only read names that are fields; this one follows its source, so `LLM__MODEL` beats
+    `NVIDIA_LLM_MODEL` in the same place, and the environment beats `.env` whatever the names."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._sources = [source] if isinstance(source, EnvSettingsSource | DotEnvSettingsSource) else []
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # not used: __call__ reads the names directly
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, dict[str, Any]] = {}
+        for source in self._sources:
+            env_vars = source.env_vars  # lower-case names unless case_sensitive
+            for name, (group, field) in LEGACY_NAMES.items():
+                for candidate in (name, name.lower()):
+                    value = env_vars.get(candidate)
+                    if value is not None:
+                        found.setdefault(group, {})[field] = value
+        return found
 
 
 @lru_cache

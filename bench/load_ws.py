@@ -27,7 +27,7 @@ from tests.live_server import start_server  # noqa: E402
 
 ANSWER = ("In my last role I owned the on-call process. I wrote runbooks, I automated the paging rules and "
           "as a result our incident response time fell by 40 percent within a quarter.")
-SPEECH = ROOT / ".." / "shared" / "data" / "speech"
+SPEECH = ROOT / "tests" / "data" / "speech"
 
 
 def rss_mb(pid: int) -> float:

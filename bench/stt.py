@@ -20,7 +20,7 @@ decodes the WAV itself with PyAV, as the service does. What it does not get is t
 own optimisation, a shorter encoder window for audio under 30 s (STT__MIN_WINDOW_S, part of the
 work the service does differently, not a different model or beam); `plain, short window`
 prints that same library call with the window shortened, for reference. The 30 s answer is real
-speech from ../shared/data/speech, concatenated, streamed in 100 ms frames at --speed x real time
+speech from tests/data/speech, concatenated, streamed in 100 ms frames at --speed x real time
 (default 1.0: a real candidate's pace).
 
     python bench/stt.py [--speed 1.0] [--threads 2] [--device cpu] [--rounds 3]
@@ -47,7 +47,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SPEECH = (ROOT / ".." / "shared" / "data" / "speech").resolve()
+SPEECH = ROOT / "tests" / "data" / "speech"
 
 from app.inference.audio import decode_audio, float_to_pcm16  # noqa: E402
 

@@ -2,7 +2,7 @@
 
     python bench/vision_tts.py [--frames 120] [--rounds 5] [--repeats 5]
 
-Head pose, on the same frames (the AFLW2000 sample photos, JPEG, cycled):
+Head pose, on the same frames (the AFLW2000 sample photos from FACE_TEST_DATA, else the astronaut portrait; JPEG, cycled):
   * plain MediaPipe: decode + Face Mesh (still-image mode, iris landmarks) in a loop, one thread;
   * ours over the WebSocket: a real uvicorn on 127.0.0.1 (rate cap lifted), one client sending
     `video_frame`s with two in flight (streaming), and again waiting for each `head_pose`;
@@ -30,9 +30,9 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.services.voice import split_sentences
 from bench._servers import uvicorn_server
+from tests.media_paths import face_test_data, face_test_data_missing, portrait_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
-FACES = ROOT / ".." / "shared" / "data" / "faces" / "aflw2000"
 # Two three-sentence questions: sentences of similar length, and a long first sentence. Streaming
 # sentence by sentence cannot beat the first sentence's share of the text, so both are shown.
 QUESTIONS = (
@@ -43,11 +43,16 @@ QUESTIONS = (
 )
 
 
-def load_frames(count: int) -> list[bytes]:
-    images = [p.read_bytes() for p in sorted(FACES.glob("*.jpg"))]
-    if not images:
-        raise SystemExit(f"no test photos in {FACES}")
-    return [images[i % len(images)] for i in range(count)]
+def load_frames(count: int) -> tuple[list[bytes], str]:
+    """The AFLW2000 sample when FACE_TEST_DATA (or ../shared/data/faces/aflw2000) has it, else the
+    repository's own portrait (scikit-image's astronaut); and a line saying which."""
+    if face_test_data_missing() is None:
+        images = [p.read_bytes() for p in sorted(face_test_data().glob("*.jpg"))]
+        source = f"the AFLW2000 sample in {face_test_data()} (JPEG 450x450)"
+    else:
+        images = [portrait_jpeg()]
+        source = "the astronaut portrait (JPEG 240x240; set FACE_TEST_DATA for the AFLW2000 sample)"
+    return [images[i % len(images)] for i in range(count)], source
 
 
 def timed_fps(analyse: Callable[[bytes], object], frames: list[bytes]) -> float:
@@ -125,7 +130,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="TTS runs")
     parser.add_argument("--rounds", type=int, default=5, help="head-pose rounds, interleaved")
     args = parser.parse_args()
-    frames = load_frames(args.frames)
+    frames, source = load_frames(args.frames)
 
     from app.inference.head_pose.mediapipe_engine import MediaPipeHeadPose
 
@@ -146,7 +151,7 @@ def main() -> None:
     plain, wrapper, streaming, closed_loop = (statistics.median(results[k]) for k in ("plain", "wrapper", "streaming", "closed"))
     tts = asyncio.run(tts_times(QUESTIONS, args.repeats))
 
-    print(f"head pose, {len(frames)} frames of {FACES.resolve()} (JPEG 450x450), one client, CPU, "
+    print(f"head pose, {len(frames)} frames of {source}, one client, CPU, "
           f"median of {args.rounds} interleaved rounds")
     print(f"  plain MediaPipe (decode + Face Mesh)          {plain:7.1f} fps")
     print(f"  ours, engine wrapper (+ solvePnP + gaze)      {wrapper:7.1f} fps   {wrapper / plain:.2f}x plain")

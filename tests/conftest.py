@@ -22,17 +22,10 @@ from app.main import create_app
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
 PG_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Researcher endpoints need a token: Starlette's TestClient is not on the loopback interface.
 RESEARCH_TOKEN = "test-research-token"
 RESEARCH_AUTH = {"Authorization": f"Bearer {RESEARCH_TOKEN}"}
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    assert SHARED_DATA.is_dir(), f"test media missing at {SHARED_DATA}"
-    return SHARED_DATA
 
 
 def _pg_admin(sql: str) -> None:

@@ -43,9 +43,11 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str], timeout: float = 240, app_factory: str | None = None) -> Iterator[LiveServer]:
+def running_server(
+    env: dict[str, str], timeout: float = 240, app_factory: str | None = None, factory: bool = True
+) -> Iterator[LiveServer]:
     """A server for the duration of a `with` block (the timeout allows model loads on a busy machine)."""
-    server = start_server(env, timeout=timeout, app_factory=app_factory)
+    server = start_server(env, timeout=timeout, app_factory=app_factory, factory=factory)
     try:
         yield server
     finally:
@@ -56,15 +58,17 @@ def running_server(env: dict[str, str], timeout: float = 240, app_factory: str |
 
 
 def start_server(
-    env: dict[str, str], port: int | None = None, timeout: float = 120, app_factory: str | None = None
+    env: dict[str, str], port: int | None = None, timeout: float = 120, app_factory: str | None = None,
+    factory: bool = True,
 ) -> LiveServer:
-    """`python -m app serve`, or plain uvicorn on `app_factory` (e.g. a comparison app in a benchmark)."""
+    """`python -m app serve`, or plain uvicorn on `app_factory` (e.g. a comparison app in a benchmark;
+    `factory=False`: an app object such as `app.main:app`)."""
     port = port or free_port()
     full_env = {**os.environ, "LOG_LEVEL": "WARNING", "NVIDIA_API_KEY": "", **env}
     argv = [sys.executable, "-m", "app", "serve", "--port", str(port)]
     if app_factory is not None:
-        argv = [sys.executable, "-m", "uvicorn", "--factory", app_factory, "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", "warning", "--ws-per-message-deflate", "false"]
+        argv = [sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), app_factory,
+                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-per-message-deflate", "false"]
     process = subprocess.Popen(argv, cwd=ROOT, env=full_env)
     deadline = time.monotonic() + timeout
     while True:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -18,6 +20,7 @@ from app.inference.stt.factory import build_stt
 from app.inference.tts.factory import build_tts
 from app.inference.turn.factory import build_turn
 from app.services.answering import AnsweringService
+from app.services.assessment.service import build_assessor
 from app.services.coaching.factory import build_coach
 from app.services.content import Content, load_content, with_study_overrides
 from app.services.export import ExportService
@@ -60,16 +63,28 @@ class Services:
 
 def build_engines(settings: Settings) -> Engines:
     engines = Engines(coach=build_coach(settings))
-    for name, factory in (
+    families: tuple[tuple[str, Callable[[Settings], Any]], ...] = (
         ("head_pose", build_head_pose), ("tts", build_tts), ("stt", build_stt), ("speech_metrics", build_speech_metrics),
         ("turn", build_turn),
-    ):
+    )
+    if settings.inference.backend == "ray":  # the same protocols, served by Ray Serve deployments
+        from app.inference.ray_serve.client import build_ray_engines
+
+        engines = build_ray_engines(settings, engines)
+        families = (("turn", build_turn),)  # per-stream state, a few ms a call: always in this process
+    for name, factory in families:
         try:
             setattr(engines, name, factory(settings))
         except Exception as exc:  # a missing engine is reported by /health; the rest still runs
             log.exception("the %s engine could not be built", name)
             engines.errors[name] = f"{type(exc).__name__}: {exc}"
     return engines
+
+
+def _llm_engine(engines: Engines) -> Any:
+    """The coach's LLM engine, shared by the LLM scorer (one client, one circuit breaker)."""
+    llm = getattr(engines.coach, "llm", None)
+    return llm.engine if llm is not None else None
 
 
 async def build_services(settings: Settings) -> Services:
@@ -80,7 +95,8 @@ async def build_services(settings: Settings) -> Services:
     content = with_study_overrides(load_content(), settings.study)
     engines = build_engines(settings)
     await engines.warm()
-    interview = InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach)
+    interview = InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach,
+                                 build_assessor(settings, _llm_engine(engines)))
     speech = SpeechService(engines.stt, engines.speech_metrics, settings.speech)
     latency = LatencyService(sessionmaker)
     return Services(

@@ -178,6 +178,8 @@ class SpeechPump:
                     ))
                     self._sent += 1
                     self._playing_until = max(self._playing_until, time.monotonic()) + chunk.duration_s
+            except DomainError as exc:  # e.g. engine_unavailable from a remote engine: typed, the session goes on
+                await self._send_error(exc, reply_to)
             except Exception:
                 log.exception("speech synthesis failed")
                 await self._send_error(DomainError("the interviewer's speech could not be synthesised",

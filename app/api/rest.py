@@ -11,7 +11,9 @@ from sqlalchemy import text
 
 from app import __version__
 from app.api.container import Services
+from app.inference.device import gpu_report, resolve_device
 from app.schemas.ws import Group, Likert, protocol_schema
+from app.services.assessment.rubric import load_rubric
 
 router = APIRouter()
 
@@ -33,7 +35,19 @@ async def health(request: Request) -> dict[str, Any]:
         database = {"status": "error", "dialect": svc.engine.dialect.name, "error": type(exc).__name__}
     engines = svc.engines.health()
     status = "ok" if database["status"] == "ok" else "degraded"
-    return {"status": status, "version": __version__, "database": database, "engines": engines}
+    gpu = {**gpu_report(), "device_setting": svc.settings.device}
+    try:
+        gpu["device"] = resolve_device(svc.settings.device)
+    except RuntimeError as exc:
+        gpu["device"] = None
+        gpu["error"] = str(exc)
+    return {"status": status, "version": __version__, "database": database, "gpu": gpu, "engines": engines}
+
+
+@router.get("/rubric")
+async def rubric() -> dict[str, Any]:
+    """The published rubric every answer is scored on (app/data/rubric.json)."""
+    return load_rubric().raw
 
 
 @router.get("/ws/interview/schema")

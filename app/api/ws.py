@@ -221,6 +221,10 @@ class Connection:
                 await self.send(ws.Pong(reply_to=message.id))
             case ws.EndSession():
                 await self.send_outcome(await interview.end(self._bound(), message.id))
+            case ws.RetryQuestion():
+                outcome = await interview.retry(self._bound(), message.question_id, message.id)
+                self.session_open = True
+                await self.send_outcome(outcome)
             case ws.VideoFrame():
                 self.on_video_frame(message)
             case ws.AudioStart():

@@ -68,6 +68,8 @@ class InterviewSession(Base):
     # "client" (start_session named the group) or "block_randomised" (the server assigned it)
     assignment: Mapped[str] = mapped_column(String(16), default="client", server_default="client")
     tts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "study" (a researcher's link or an API client) or "practice" (someone opening / alone)
+    mode: Mapped[str] = mapped_column(String(16), default="study", server_default="study")
     next_seq: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -146,6 +148,44 @@ class TurnLatency(Base):
     question_ms: Mapped[float | None] = mapped_column(Float)  # next question (or session_complete) sent
     first_audio_ms: Mapped[float | None] = mapped_column(Float)  # first speech_audio of the reply sent
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AnswerAssessment(Base):
+    """An answer's scores on the published rubric (app/data/rubric.json), one column per dimension."""
+
+    __tablename__ = "answer_assessments"
+
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(32), _session_fk(), index=True)
+    rubric_version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # "heuristic" | "llm"
+    llm_model: Mapped[str | None] = mapped_column(String(128))
+    llm_latency_ms: Mapped[float | None] = mapped_column(Float)
+    fallback_reason: Mapped[str | None] = mapped_column(String(32))
+    structure: Mapped[int | None] = mapped_column(Integer)
+    specificity: Mapped[int | None] = mapped_column(Integer)
+    relevance: Mapped[int | None] = mapped_column(Integer)
+    ownership: Mapped[int | None] = mapped_column(Integer)
+    conciseness: Mapped[int | None] = mapped_column(Integer)
+    delivery: Mapped[int | None] = mapped_column(Integer)
+    overall: Mapped[float | None] = mapped_column(Float)
+    improve: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reasons, evidence, delivery parts, missing
+    shown: Mapped[bool] = mapped_column(Boolean, default=False)  # sent to the participant during the interview
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ParticipantAttribute(Base):
+    """Optional self-reported attributes declared in the study policy (fairness breakdowns).
+
+    Kept apart from the answers: one row per session and attribute, erased with the session.
+    """
+
+    __tablename__ = "participant_attributes"
+
+    session_id: Mapped[str] = mapped_column(String(32), _session_fk(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64))
 
 
 class CheckIn(Base):

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 
 @lru_cache
-def cuda_available() -> bool:
+def gpu_report() -> dict[str, Any]:
+    """What our stack sees of the GPU (torch is not a dependency, so `torch.cuda.is_available()` is not
+    the check): CTranslate2's CUDA device count (Whisper) and ONNX Runtime's providers (Piper)."""
+    report: dict[str, Any] = {}
     try:
         import ctranslate2  # local: heavy import, only engines need it
 
-        if ctranslate2.get_cuda_device_count() > 0:
-            return True
-    except Exception:  # noqa: BLE001 - no CUDA runtime is an ordinary answer here
-        pass
+        report["ctranslate2_cuda_devices"] = int(ctranslate2.get_cuda_device_count())
+    except Exception as exc:  # noqa: BLE001 - no CUDA runtime is an ordinary answer here
+        report["ctranslate2_cuda_devices"] = 0
+        report["ctranslate2_error"] = type(exc).__name__
     try:
         import onnxruntime
 
-        return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-    except Exception:  # noqa: BLE001
-        return False
+        report["onnxruntime_providers"] = list(onnxruntime.get_available_providers())
+    except Exception as exc:  # noqa: BLE001
+        report["onnxruntime_providers"] = []
+        report["onnxruntime_error"] = type(exc).__name__
+    report["cuda_available"] = (report["ctranslate2_cuda_devices"] > 0
+                                or "CUDAExecutionProvider" in report["onnxruntime_providers"])
+    return report
+
+
+def cuda_available() -> bool:
+    return bool(gpu_report()["cuda_available"])
 
 
 def resolve_device(setting: str) -> str:

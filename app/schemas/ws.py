@@ -31,6 +31,12 @@ class StartSession(_Client):
     tts: bool = False
     turn_detection: TurnDetection = Field("manual", description="auto: the server decides when a streamed answer is "
                                           "over (turn_detected), and candidate speech interrupts the interviewer's voice")
+    mode: Literal["study", "practice"] = Field(
+        "study", description="practice: someone practising alone (everything on, kept out of study summaries)")
+    randomise: bool = Field(False, description="without a group: let the server assign one by block randomisation")
+    attributes: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=64)]] | None = Field(
+        None, max_length=16,
+        description="optional self-reported attributes declared in the study policy (e.g. native_english: yes)")
 
     @field_validator("participant_id", mode="before")
     @classmethod
@@ -121,6 +127,13 @@ class AudioStart(_Client):
     metrics: ClientMetrics | None = None
 
 
+class RetryQuestion(_Client):
+    """Practise a question of this session once more (also after it ended); the report compares the attempts."""
+
+    type: Literal["retry_question"]
+    question_id: str = Field(min_length=1, max_length=64)
+
+
 class AudioEnd(_Client):
     """The streamed answer is complete: answered by `transcript_final`, then as a text `user_answer`."""
 
@@ -129,14 +142,14 @@ class AudioEnd(_Client):
 
 ClientMessage = Annotated[
     StartSession | ResumeSession | UserAnswer | SwitchStyle | CheckInMessage | Telemetry | Ping | EndSession
-    | VideoFrame | Calibrate | AudioStart | AudioEnd,
+    | VideoFrame | Calibrate | AudioStart | AudioEnd | RetryQuestion,
     Field(discriminator="type"),
 ]
 client_message_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 CLIENT_TYPES = frozenset(
     m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for m in (StartSession, ResumeSession, UserAnswer, SwitchStyle, CheckInMessage, Telemetry, Ping, EndSession,
-              VideoFrame, Calibrate, AudioStart, AudioEnd)
+              VideoFrame, Calibrate, AudioStart, AudioEnd, RetryQuestion)
 )
 
 
@@ -222,9 +235,25 @@ class AnswerMetricsMessage(_Server):
     client_metrics: dict[str, Any] | None = None
 
 
+class AssessmentMessage(_Server):
+    """The answer's scores on the published rubric (GET /rubric), after its answer_metrics."""
+
+    type: Literal["assessment"] = "assessment"
+    answer_id: int
+    scores: dict[str, int | None] = Field(description="dimension -> 1..5; null when not measured")
+    overall: float | None
+    evidence: dict[str, str | None] = Field(description="dimension -> the candidate's words (quoted) or the measures")
+    reasons: dict[str, str]
+    improve: str = Field(description="what a stronger answer would add")
+    source: Literal["heuristic", "llm"]
+    rubric_version: int
+    delivery_parts: dict[str, int | None] = Field(default_factory=dict)
+
+
 class SessionComplete(_Server):
     type: Literal["session_complete"] = "session_complete"
     summary: dict[str, Any]
+    report_url: str | None = Field(None, description="the report (add ?token=<resume_token>); .pdf for the PDF")
 
 
 class StyleSwitched(_Server):
@@ -250,6 +279,7 @@ class Pong(_Server):
 class SessionEnded(_Server):
     type: Literal["session_ended"] = "session_ended"
     summary: dict[str, Any]
+    report_url: str | None = Field(None, description="the report (add ?token=<resume_token>); .pdf for the PDF")
 
 
 class HeadPose(_Server):
@@ -356,6 +386,7 @@ ServerMessage = Annotated[
     | InterviewerMessageDelta
     | TipsMessage
     | AnswerMetricsMessage
+    | AssessmentMessage
     | SessionComplete
     | StyleSwitched
     | CheckInLogged

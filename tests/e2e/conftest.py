@@ -12,13 +12,12 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.media import make_wav, make_y4m
 from tests.live_server import running_server
+from tests.media_paths import SPEECH, portrait_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = (ROOT / ".." / "shared" / "data").resolve()
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 CHROMIUM = "/usr/bin/chromium"
 RESEARCH_TOKEN = "e2e-research-token"
-FACE = "image00013.jpg"  # nearly frontal (yaw 0.7, pitch -1.5 degrees)
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     folder = tmp_path_factory.mktemp("media")
     wav, y4m = folder / "jfk.wav", folder / "face.y4m"
     lead_s = 0.5
-    speech_s = make_wav(SHARED / "speech" / "clean" / "jfk.flac", wav, lead_s=lead_s)
-    make_y4m(SHARED / "faces" / "aflw2000" / FACE, y4m)
-    reference = (SHARED / "speech" / "clean" / "jfk.txt").read_text().strip()
+    speech_s = make_wav(SPEECH / "clean" / "jfk.flac", wav, lead_s=lead_s)
+    face = folder / "face.jpg"  # nearly frontal (yaw ~1, pitch ~-6 degrees as the engine measures it)
+    face.write_bytes(portrait_jpeg())
+    make_y4m(face, y4m)
+    reference = (SPEECH / "clean" / "jfk.txt").read_text().strip()
     return Media(wav, y4m, speech_s, lead_s, reference)
 
 

@@ -1,4 +1,4 @@
-"""Fake capture devices for Chromium, made at test time from the shared test media.
+"""Fake capture devices for Chromium, made at test time from the repository's test media.
 
 Chromium's `--use-file-for-fake-audio-capture` wants a 16-bit PCM WAV and
 `--use-file-for-fake-video-capture` a Y4M (YUV4MPEG2) video; both play in a loop.

@@ -1,6 +1,6 @@
 """The browser client at `/`, end to end in real Chromium against the real service.
 
-Chromium's fake devices play jfk.flac as the microphone and a face photo as the camera, so
+Chromium's fake devices play jfk.flac as the microphone and a face photo (scikit-image's astronaut) as the camera, so
 the whole path runs for real: getUserMedia -> AudioWorklet -> PCM16 over the WebSocket ->
 Whisper -> metrics -> database, webcam JPEGs -> Face Mesh -> head_pose, Piper -> Web Audio.
 Screenshots land in artifacts/e2e/.
@@ -25,13 +25,25 @@ TYPED_ANSWER = (
     "automated the builds and tests, and trained the team on the new pipeline. As a result we shipped weekly "
     "instead of monthly and the failed releases dropped from five a quarter to one."
 )
-REFERENCE_PHRASE = "ask not what your country can do for you"
-PARTIAL_PHRASE = "what your country can do for you"
 NORMALISE = "t.toLowerCase().replace(/[^a-z']+/g, ' ').trim()"
+# One clip, one model (tiny.en): a word may come out wrong ("as not" for "ask not"), so transcripts
+# are held to a word error rate, never to an exact phrase.
+MAX_WER = 0.25
 
 
 def words_of(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
+
+
+def wer_within(reference: list[str], heard: list[str]) -> float:
+    """Word error rate of `reference` against the best-matching stretch of `heard` (the fake microphone
+    loops the file, so the transcript may carry extra words before or after the reference)."""
+    row = [0] * (len(heard) + 1)  # a match may start anywhere in `heard`
+    for i, word in enumerate(reference, 1):
+        prev, row[0] = row[0], i
+        for j, other in enumerate(heard, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (word != other))
+    return min(row) / len(reference)  # ... and end anywhere
 
 
 def export(server: str, session_id: str) -> dict[str, Any]:
@@ -152,9 +164,11 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     wait(page, "!c.player.playing", 60)
     page.click("#record")
     wait(page, "c.state === 'recording'", 15)
-    # One pass of the looping file (lead silence + speech + 1 s), and the phrase seen live.
+    # One pass of the looping file (lead silence + speech + 1 s), and most of its words seen live.
     page.wait_for_timeout((media.lead_s + media.speech_s + 1) * 1000)
-    wait(page, f"c.partials.some(t => {NORMALISE}.includes('{PARTIAL_PHRASE}'))", 60)
+    reference = words_of(media.reference)
+    wait(page, f"c.partials.some(t => {{ const heard = new Set({NORMALISE}.split(' ')); "
+               f"return {json.dumps(reference)}.filter(w => heard.has(w)).length >= 0.8 * {len(reference)}; }})", 60)
     page.screenshot(path=str(artifacts / "voice-partial.png"), full_page=True)
     page.focus("#done")
     page.keyboard.press("Enter")
@@ -164,12 +178,10 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     page.screenshot(path=str(artifacts / "voice-answered.png"), full_page=True)
 
     final = " ".join(words_of(coach(page, "finals[0]")))
-    assert REFERENCE_PHRASE in final, final
-    # Partials are re-decoded as audio grows and may still garble a word or two (tiny.en, short
-    # context); they must carry the reference's words, and the final one the whole phrase.
+    assert wer_within(reference, final.split()) <= MAX_WER, final
+    # Partials are re-decoded as audio grows and may garble a word or two more (tiny.en, short
+    # context); they must carry most of the reference's words.
     partials = [words_of(p) for p in coach(page, "partials")]
-    assert any(PARTIAL_PHRASE in " ".join(p) for p in partials)
-    reference = words_of(media.reference)
     best_recall = max(sum(w in set(p) for w in reference) / len(reference) for p in partials)
     assert best_recall >= 0.8, (best_recall, coach(page, "partials"))
     assert page.locator("#feedback").is_visible(), "the treatment group sees tips after the answer"
@@ -180,7 +192,7 @@ def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: s
     data = export(server, coach(page, "session"))
     answer = data["answers"][0]
     assert answer["input_mode"] == "voice"
-    assert REFERENCE_PHRASE in " ".join(words_of(answer["text"]))
+    assert wer_within(reference, words_of(answer["text"])) <= MAX_WER, answer["text"]
     sent_s = coach(page, "audioSeconds")  # every 16 kHz sample the worklet made went out, and arrived
     assert sent_s > media.speech_s and abs(answer["duration_s"] - sent_s) < 0.3, (answer["duration_s"], sent_s)
     assert 80 < answer["speaking_rate_wpm"] < 250, answer["speaking_rate_wpm"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEECH = (ROOT / ".." / "shared" / "data" / "speech").resolve()
+SPEECH = ROOT / "tests" / "data" / "speech"  # the repository's own recordings (tests/data/README.md)
 FILLER_TYPES = ("um", "uh", "hmm", "you know")
 
 

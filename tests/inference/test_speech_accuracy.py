@@ -1,4 +1,4 @@
-"""Accuracy of the spoken-answer pipeline on real recordings (../shared/data/speech)."""
+"""Accuracy of the spoken-answer pipeline on real recordings (tests/data/speech)."""
 
 from __future__ import annotations
 

@@ -31,9 +31,10 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def llm_settings(database_url: str, llm_url: str, *, deadline_s: float = 1.0, key: str | None = "test-key",
-                 **llm: Any) -> Settings:
+                 llm_scoring: bool = False, **llm: Any) -> Settings:
+    # The coach's tests count the stub's requests: the LLM scorer stays off unless a test asks for it.
     return Settings(  # type: ignore[call-arg]
         DATABASE_URL=database_url, NVIDIA_API_KEY=key, RESEARCH_API_TOKEN=RESEARCH_TOKEN, NVIDIA_LLM_URL=llm_url, NVIDIA_LLM_MODEL=MODEL,
         db={"auto_migrate": False}, coach={"turn_deadline_s": deadline_s},
-        llm={"backoff_base_s": 0.05, **llm},
+        llm={"backoff_base_s": 0.05, **llm}, assessment={"llm": llm_scoring, "deadline_s": deadline_s},
     )

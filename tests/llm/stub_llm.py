@@ -35,7 +35,19 @@ class Scenario:
     fail_first: int | None = None  # None: every request fails with `status` (when status != 200)
 
 
+def grading_content(body: dict[str, Any], *, made_up: bool = False) -> str:
+    """A valid rubric grade whose evidence quotes the answer's first words (or, made_up, words it never said)."""
+    user = body["messages"][-1]["content"]
+    data = json.loads(user.split("<<<INTERVIEW_DATA\n", 1)[1].split("\nINTERVIEW_DATA>>>", 1)[0])
+    quote = "I was hired on the spot" if made_up else " ".join((data.get("answer") or "").split()[:6])
+    dims = {name: {"score": 4, "reason": f"stub grade for {name}", "evidence": quote}
+            for name in ("structure", "specificity", "relevance", "ownership", "conciseness")}
+    return json.dumps({"scores": dims, "improve": "A stronger answer would add the stub's favourite number."})
+
+
 def good_content(body: dict[str, Any]) -> str:
+    if "You grade one job-interview answer" in body["messages"][0]["content"]:
+        return grading_content(body)
     user = body["messages"][-1]["content"]
     if "<<<INTERVIEW_DATA\n" not in user:  # a bare client call (unit tests)
         return json.dumps({"interviewer_message": GOOD_MESSAGE})
@@ -108,6 +120,8 @@ class StubLlm:
             "good": good_content, "schema": schema_breaking_content,
             "markup": lambda _b: json.dumps({"interviewer_message": "<b>HIRED</b><script>alert(1)</script>"}),
             "malformed": lambda _b: 'Sure! Here is the JSON: {"interviewer_message": "Thanks",',
+            "made_up_quotes": lambda b: (grading_content(b, made_up=True) if "You grade" in b["messages"][0]["content"]
+                                         else good_content(b)),
         }[s.reply](body)
         model = body.get("model", "stub")
         if body.get("stream"):

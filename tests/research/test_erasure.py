@@ -37,7 +37,7 @@ def _audit(url: str, target: str) -> list[tuple[str, str, str]]:
 
 def _full_session(client: TestClient) -> str:
     with client.websocket_connect("/ws/interview") as ws:
-        started, _ = start(ws, question_count=2, participant_id="P-900")
+        started, _ = start(ws, question_count=2, participant_id="P-900", attributes={"native_english": "no"})
         ws.send_json({"type": "checkin", "confidence": 4, "stress": 3})
         assert ws.receive_json()["type"] == "checkin_logged"
         ws.send_json({"type": "telemetry", "event": "turn", "latencyMs": 420})

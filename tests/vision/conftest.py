@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from app.inference.head_pose.mediapipe_engine import MediaPipeHeadPose
+from tests.media_paths import face_test_data_missing, labelled_faces, portrait_jpeg
 
 
 @pytest.fixture(scope="session")
@@ -22,16 +21,19 @@ def head_pose() -> Iterator[MediaPipeHeadPose]:
 
 
 @pytest.fixture(scope="session")
-def aflw(shared_data: Path) -> list[tuple[str, bytes, tuple[float, float, float]]]:
-    """(name, JPEG bytes, (yaw, pitch, roll) label) of the AFLW2000 sample."""
-    folder = shared_data / "faces" / "aflw2000"
-    with (folder / "labels.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    assert rows
-    return [
-        (r["image"], (folder / r["image"]).read_bytes(), (float(r["yaw_deg"]), float(r["pitch_deg"]), float(r["roll_deg"])))
-        for r in rows
-    ]
+def aflw() -> list[tuple[str, bytes, tuple[float, float, float]]]:
+    """(name, JPEG bytes, (yaw, pitch, roll) label) of the AFLW2000 sample, from FACE_TEST_DATA
+    (default ../shared/data/faces/aflw2000). Not redistributable, so absent from a plain clone: skip."""
+    missing = face_test_data_missing()
+    if missing:
+        pytest.skip(missing)
+    return labelled_faces()
+
+
+@pytest.fixture(scope="session")
+def portrait() -> bytes:
+    """A nearly frontal face that ships with the tests' dependencies (scikit-image's astronaut), JPEG."""
+    return portrait_jpeg()
 
 
 def encode(image: Image.Image, fmt: str = "PNG") -> bytes:

@@ -33,8 +33,8 @@ def test_other_formats_are_refused() -> None:
     assert exc.value.code == "invalid_image"
 
 
-def test_truncated_jpeg(aflw: list) -> None:
-    data = aflw[0][1]
+def test_truncated_jpeg(portrait: bytes) -> None:
+    data = portrait
     with pytest.raises(InvalidInput) as exc:
         decode_image(data[: len(data) // 2], 4_000_000)
     assert exc.value.code == "invalid_image"

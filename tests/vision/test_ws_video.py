@@ -51,7 +51,7 @@ def test_frame_round_trip(client: TestClient, aflw: list) -> None:
     assert 0 <= pose["eye_contact_score"] <= 1 and 0 <= pose["attention_score"] <= 1
 
 
-def test_bad_frames_get_errors_and_the_session_goes_on(client: TestClient, aflw: list) -> None:
+def test_bad_frames_get_errors_and_the_session_goes_on(client: TestClient, portrait: bytes) -> None:
     huge = encode(Image.new("L", (2500, 1700)), "PNG")  # 4.25 MP, small file
     with client.websocket_connect("/ws/interview") as ws:
         started, _ = start(ws)
@@ -59,13 +59,13 @@ def test_bad_frames_get_errors_and_the_session_goes_on(client: TestClient, aflw:
         assert reply(ws, "b64")["code"] == "invalid_image"
         frame(ws, b"just some text, no picture", "text")
         assert reply(ws, "text")["code"] == "invalid_image"
-        frame(ws, aflw[0][1][:4000], "cut")
+        frame(ws, portrait[:4000], "cut")
         assert reply(ws, "cut")["code"] == "invalid_image"
         frame(ws, huge, "huge")
         assert reply(ws, "huge")["code"] == "frame_too_large"
         frame(ws, b"\xff" * 300_000, "heavy")
         assert reply(ws, "heavy")["code"] == "frame_too_large"
-        frame(ws, aflw[1][1], "good")
+        frame(ws, portrait, "good")
         assert reply(ws, "good")["face_detected"] is True
         ws.send_json({"type": "ping", "id": "p"})
         assert ws.receive_json() == {"type": "pong", "reply_to": "p", "session_id": started["session_id"], "seq": None}
@@ -91,12 +91,12 @@ def test_calibration_moves_what_counts_as_eye_contact(client: TestClient, aflw: 
         assert away["face_detected"] and away["looking_at_camera"] is False and away["eye_contact_score"] < 0.2
 
 
-def test_frames_faster_than_the_cap_are_dropped_without_growing_delay(client: TestClient, aflw: list) -> None:
+def test_frames_faster_than_the_cap_are_dropped_without_growing_delay(client: TestClient, portrait: bytes) -> None:
     sent = 40
     with client.websocket_connect("/ws/interview") as ws:
         began = time.monotonic()
         for i in range(sent):
-            frame(ws, aflw[i % len(aflw)][1], f"f{i}")
+            frame(ws, portrait, f"f{i}")
         last_sent = time.monotonic()
         ws.send_json({"type": "ping", "id": "p"})
         poses: list[dict[str, Any]] = []
@@ -111,11 +111,13 @@ def test_frames_faster_than_the_cap_are_dropped_without_growing_delay(client: Te
                     break
         answered_after = time.monotonic() - last_sent
         elapsed = time.monotonic() - began
-    # The newest frame is always analysed, within about one rate-cap interval of its arrival.
+    # The newest frame is always analysed, about one rate-cap interval after its arrival. Queued
+    # instead of dropped, the 40 frames would take sent / MAX_FPS = 10 s; the bounds leave a busy
+    # machine plenty of slack below that.
     assert poses[-1]["reply_to"] == f"f{sent - 1}"
-    assert answered_after < 2 / MAX_FPS + 0.5, answered_after
-    # The socket never waited for the model: the ping was answered at once.
-    assert pong_after is not None and pong_after < 0.5, pong_after
+    assert answered_after < 2 / MAX_FPS + 2.5, answered_after
+    # The socket never waited for the model: the ping was not queued behind the frames.
+    assert pong_after is not None and pong_after < 2.5, pong_after
     assert len(poses) <= elapsed * MAX_FPS + 2, (len(poses), elapsed)
     assert poses[-1]["frames_dropped"] == sent - len(poses)
     ids = [int(p["reply_to"][1:]) for p in poses]

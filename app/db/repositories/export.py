@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, SessionEvent, TelemetryEvent, TurnLatency
+from app.db.models import (
+    Answer,
+    AnswerAssessment,
+    AskedQuestion,
+    CheckIn,
+    InterviewSession,
+    SessionEvent,
+    TelemetryEvent,
+    TurnLatency,
+)
 from app.db.repositories.statistics import SummaryFilters
 
 _ANSWER_COLUMNS = (
@@ -20,7 +29,12 @@ _ANSWER_COLUMNS = (
     InterviewSession.participant_id, InterviewSession.group, InterviewSession.assignment, InterviewSession.status,
     InterviewSession.created_at.label("session_created_at"), InterviewSession.initial_style,
     AskedQuestion.index.label("question_index"), AskedQuestion.question_id, AskedQuestion.category,
-    AskedQuestion.is_follow_up, AskedQuestion.asked_at,
+    AskedQuestion.is_follow_up, AskedQuestion.asked_at, InterviewSession.mode.label("session_mode"),
+    AnswerAssessment.structure.label("score_structure"), AnswerAssessment.specificity.label("score_specificity"),
+    AnswerAssessment.relevance.label("score_relevance"), AnswerAssessment.ownership.label("score_ownership"),
+    AnswerAssessment.conciseness.label("score_conciseness"), AnswerAssessment.delivery.label("score_delivery"),
+    AnswerAssessment.overall.label("score_overall"), AnswerAssessment.source.label("assessment_source"),
+    AnswerAssessment.shown.label("assessment_shown"), AnswerAssessment.rubric_version,
     TurnLatency.turn_detection, TurnLatency.turn_reason, TurnLatency.turn_probability, TurnLatency.turn_ms,
     TurnLatency.transcript_ms, TurnLatency.coach_ms, TurnLatency.question_ms, TurnLatency.first_audio_ms,
 )
@@ -60,11 +74,13 @@ class ExportRepository:
     async def children(self, session_ids: list[str]) -> dict[str, dict[str, list[Any]]]:
         """Questions, answers, check-ins, telemetry and events of these sessions, grouped by session."""
         out: dict[str, dict[str, list[Any]]] = {
-            sid: {"questions": [], "answers": [], "latencies": [], "checkins": [], "telemetry": [], "events": []}
+            sid: {"questions": [], "answers": [], "assessments": [], "latencies": [], "checkins": [], "telemetry": [],
+                  "events": []}
             for sid in session_ids
         }
         tables: tuple[tuple[str, Any, Any], ...] = (
             ("questions", AskedQuestion, AskedQuestion.index), ("answers", Answer, Answer.id),
+            ("assessments", AnswerAssessment, AnswerAssessment.answer_id),
             ("checkins", CheckIn, CheckIn.id), ("telemetry", TelemetryEvent, TelemetryEvent.id),
             ("events", SessionEvent, SessionEvent.id), ("latencies", TurnLatency, TurnLatency.answer_id),
         )
@@ -81,6 +97,7 @@ class ExportRepository:
             .join(InterviewSession, Answer.session_id == InterviewSession.id)
             .join(AskedQuestion, Answer.asked_question_id == AskedQuestion.id)
             .outerjoin(TurnLatency, TurnLatency.answer_id == Answer.id)
+            .outerjoin(AnswerAssessment, AnswerAssessment.answer_id == Answer.id)
             .where(Answer.id > after_id)
         )
         stmt = _sessions_in_range(stmt, filters)

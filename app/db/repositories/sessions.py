@@ -22,6 +22,19 @@ class SessionRepository:
             stmt = stmt.with_for_update()
         return (await self.db.execute(stmt)).scalar_one_or_none()
 
+    async def lock(self, session_id: str) -> bool:
+        """Take the session's row lock until the end of the transaction; False when there is no such session.
+
+        Every write to a session's turn state (next_seq, plan position, status) takes this lock first,
+        and reads what it decides on only afterwards, in later statements: under PostgreSQL's READ
+        COMMITTED each statement sees what the previous lock holder committed, whichever instance it
+        ran on. (A single SELECT ... FOR UPDATE joined to other tables would re-check only the locked
+        row and could hand back a stale current question.) On SQLite every transaction begins
+        IMMEDIATE, so writers are already serialised and FOR UPDATE is left out by the dialect.
+        """
+        stmt = select(InterviewSession.id).where(InterviewSession.id == session_id).with_for_update()
+        return (await self.db.execute(stmt)).scalar_one_or_none() is not None
+
     async def with_current_question(
         self, session_id: str, *, for_update: bool = False, replied_to: str | None = None
     ) -> tuple[InterviewSession, AskedQuestion, bool] | None:

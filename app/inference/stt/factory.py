@@ -12,8 +12,6 @@ def build_stt(settings: Settings) -> SpeechToText | None:
     config = settings.stt
     if not config.enabled:
         return None
-    if settings.stt_model:
-        config = config.model_copy(update={"model": settings.stt_model})
     if config.backend == "openai-whisper" or config.model.endswith(".pt"):  # a .pt file only openai-whisper reads
         from app.inference.stt.openai_whisper import OpenAIWhisperEngine, resolve_checkpoint
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from app.services.assessment.base import Assessment
 from app.services.content import StyleCard
 from app.services.text_analysis import TextAnalysis
 
@@ -39,6 +40,8 @@ class TurnContext:
     history: tuple[tuple[str, str], ...] = ()
     # Receives the interviewer message as it is generated (streaming LLMs only); provisional text.
     on_interviewer_delta: Callable[[str], Awaitable[None]] | None = None
+    # The heuristic rubric scores of this answer: what it lacks decides the follow-up and the acknowledgement.
+    assessment: Assessment | None = None
 
 
 @dataclass(frozen=True)

@@ -76,24 +76,59 @@ def follow_up_roll(context: TurnContext) -> bool:
     return _rng(context).random() < context.style.follow_up_rate
 
 
+# What a follow-up may ask for, most useful first; "short" (a generic "tell me more") only when nothing
+# more specific is missing.
+FOLLOW_UP_PRIORITY = ("on_topic", "result", "own_part", "action", "plan", "number", "situation", "check", "reason",
+                      "tech_example", "example", "short")
+
+
+def missing_piece(context: TurnContext) -> str | None:
+    """What this answer lacks that a follow-up should ask for (None: nothing worth asking)."""
+    a = context.analysis
+    if context.assessment is not None:
+        missing = set(context.assessment.missing)
+        return next((k for k in FOLLOW_UP_PRIORITY if k in missing and k in context.style.follow_ups), None)
+    # Without an assessment (older callers): the original rules.
+    if a.word_count < 25:
+        return "short"
+    if context.question.category in STAR_CATEGORIES and "result" not in a.star_parts:
+        return "result"
+    if context.question.category in STAR_CATEGORIES and "action" not in a.star_parts:
+        return "action"
+    if not a.has_numbers and "action" not in a.star_parts and context.question.category != "motivational":
+        return "vague"
+    return None
+
+
 def choose_follow_up(context: TurnContext) -> str | None:
-    """A follow-up when the answer is incomplete, as often as the style card says."""
+    """A follow-up naming what this answer lacks, as often as the style card says."""
     if not context.may_follow_up or context.question.is_follow_up:
         return None
-    a = context.analysis
-    if a.word_count < 25:
-        reason = "short"
-    elif context.question.category in STAR_CATEGORIES and "result" not in a.star_parts:
-        reason = "result"
-    elif context.question.category in STAR_CATEGORIES and "action" not in a.star_parts:
-        reason = "action"
-    elif not a.has_numbers and "action" not in a.star_parts and context.question.category != "motivational":
-        reason = "vague"
-    else:
+    reason = missing_piece(context)
+    if reason is None or not follow_up_roll(context):
         return None
-    if not follow_up_roll(context):
+    return context.style.follow_ups[reason].replace("{question}", context.question.text)
+
+
+def answer_fit(context: TurnContext) -> str | None:
+    """strong | partial | brief, from this answer's rubric scores (None without an assessment)."""
+    a = context.assessment
+    if a is None:
         return None
-    return context.style.follow_ups[reason]
+    if "short" in a.missing or context.analysis.word_count < 25:
+        return "brief"
+    if a.overall is not None and a.overall >= 4.0 and not {"on_topic", "result", "action"} & set(a.missing):
+        return "strong"
+    return "partial"
+
+
+def choose_acknowledgement(context: TurnContext) -> str:
+    """An acknowledgement that fits the answer, never the same one on two turns in a row of a session."""
+    fit = answer_fit(context)
+    options = context.style.acknowledgements_by_fit.get(fit or "", ()) or context.style.acknowledgements
+    digest = hashlib.sha256(context.session_id.encode()).digest()
+    # Consecutive turns step through the list from a per-session start: variety without repeats.
+    return options[(int.from_bytes(digest[:4], "big") + context.turn_index) % len(options)]
 
 
 class HeuristicCoach:
@@ -106,8 +141,8 @@ class HeuristicCoach:
         return self.reply_now(context)
 
     def reply_now(self, context: TurnContext) -> CoachReply:
-        rng = _rng(context)
-        acknowledgement = rng.choice(context.style.acknowledgements)
+        acknowledgement = (choose_acknowledgement(context) if context.assessment is not None
+                           else _rng(context).choice(context.style.acknowledgements))
         follow_up = choose_follow_up(context)
         tips: tuple[CoachTip, ...] = ()
         if context.wants_tips:

@@ -66,10 +66,12 @@ class LlmCoach:
             raise InvalidLlmOutput(f"{type(exc).__name__}: {str(exc)[:200]}", model=completion.model,
                                    latency_ms=completion.latency_ms) from None
         # The server's policy wins over whatever the model chose to include.
+        complete = context.assessment is not None and not context.assessment.missing
         tips = tuple(CoachTip(t.kind, t.text, t.evidence) for t in out.tips) if context.wants_tips else ()
         return CoachReply(
             interviewer_message=out.interviewer_message,
-            follow_up=out.follow_up if follow_up_allowed else None,
+            # Only when this answer lacks something: never "tell me more" after a complete answer.
+            follow_up=out.follow_up if follow_up_allowed and not complete else None,
             tips=tips,
             source="llm",
             model=completion.model,

@@ -1,8 +1,9 @@
-"""NVIDIA's OpenAI-compatible chat completions over async httpx.
+"""OpenAI-compatible chat completions over async httpx.
 
-Works with any OpenAI-compatible server (NIM, vLLM, Ollama, llama.cpp's server) by
-changing the URL and model. Every call ends by its deadline: the per-attempt timeouts,
-the retries and the back-off all fit inside it, or the call gives up early.
+Works with any OpenAI-compatible server (NVIDIA's API catalogue or a NIM, the default URL;
+vLLM, Ollama, llama.cpp's server) by changing the URL and model (`LLM__URL`, `LLM__MODEL`).
+Every call ends by its deadline: the per-attempt timeouts, the retries and the back-off all fit
+inside it, or the call gives up early.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def completions_url(base: str) -> str:
     return base if base.endswith("/chat/completions") else base + "/chat/completions"
 
 
-class NvidiaChatClient:
+class OpenAICompatibleChatClient:
     """`LlmEngine` over HTTP with bounded retries, Retry-After and a circuit breaker."""
 
     def __init__(
