@@ -246,7 +246,9 @@ class AnswerDesk:
                 self._pending = _PendingLatency(clock, session_id, answer_id, spoken_seqs if self.tts else frozenset())
         await self.ports.send_outcome(outcome)
         if self._pending is not None and not self._pending.spoken_seqs:
-            await self._flush_latency()
+            # Its own task: the client may hang up as soon as it has the question, and a write cut off
+            # by the socket's cancellation would leave the database connection half closed.
+            self._spawn(self._flush_latency())
 
     # --- latency marks (called for every message the socket sends) ----------------------
 
@@ -341,8 +343,8 @@ class AnswerDesk:
             await self._close(listening)
         if self._finishing is not None:  # an auto-ended turn is being answered: let it commit
             await self._finishing.wait()
-        for task in list(self._tasks):
-            await asyncio.gather(task, return_exceptions=True)
+        if self._tasks:  # asyncio.wait, not gather: a cancelled close must not cancel a write in progress
+            await asyncio.wait(list(self._tasks))
         await self._flush_latency()
 
 

@@ -290,7 +290,7 @@ class TurnDetector:
     async def wait(self) -> None:
         """Until the detector's task (and a turn-end callback it runs) has finished."""
         if self._task is not None and self._task is not asyncio.current_task():
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait([self._task])  # a cancelled waiter leaves the answer being committed alone
 
     async def aclose(self) -> None:
         self._closed = True
