@@ -9,9 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000 \
     DEVICE=cpu
 
-# libgomp for CTranslate2/ONNX Runtime threads, libglib for MediaPipe.
+# libgomp for CTranslate2/ONNX Runtime threads, libglib for MediaPipe, Pango + HarfBuzz + a font for WeasyPrint (PDF report).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgomp1 libglib2.0-0 \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin coach \

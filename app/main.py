@@ -16,9 +16,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import research, rest, web, ws
+from app.api import report, research, rest, web, ws
 from app.api.container import build_services
 from app.api.errors import install_http_handlers
+from app.api.guards import HostGuard, parse_hosts
 from app.settings import Settings, get_settings
 
 
@@ -38,9 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_http_handlers(app)
     app.include_router(rest.router)
     app.include_router(research.router)
+    app.include_router(report.router)
     app.include_router(ws.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    # Outermost: a request for a Host this service does not answer to goes no further.
+    app.add_middleware(HostGuard, allowed=parse_hosts(settings.allowed_hosts, settings.host))
     return app
 
 

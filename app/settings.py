@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -52,6 +52,8 @@ class LimitSettings(BaseModel):
     max_text_chars: int = Field(10_000, ge=1, description="longest text answer")
     max_client_metrics_keys: int = Field(32, ge=1)
     max_telemetry_data_bytes: int = Field(8_192, ge=16)
+    max_client_metric_bytes: int = Field(1_024, ge=16, description="largest value of one client metric (bytes of JSON)")
+    max_json_depth: int = Field(16, ge=4, le=100, description="deepest nesting of objects/arrays in a client message")
     outbox_replay_window: int = Field(500, ge=0, description="server messages kept for replay per session")
 
 
@@ -128,10 +130,15 @@ class SttSettings(BaseModel):
     max_audio_seconds: float = Field(300.0, gt=0, description="longest spoken answer")
     max_audio_bytes: int = Field(10_000_000, ge=1024, description="largest encoded clip in user_answer.audio")
     partial_interval_s: float = Field(1.0, gt=0, le=2.0, description="audio between two transcript_partial passes")
-    commit_after_s: float = Field(2.0, ge=1.0, description="uncommitted audio kept before text is fixed at a pause")
+    commit_after_s: float = Field(4.0, ge=1.0, le=30.0, description="a streamed answer is cut into windows at the first "
+                                  "pause after this much audio; each window is transcribed once, for good")
+    cut_pause_s: float = Field(0.3, ge=0.1, le=2.0, description="a quiet stretch this long is a pause a window may end in")
+    force_cut_s: float = Field(20.0, ge=5.0, le=30.0, description="a window with no pause is cut at its quietest point here")
+    max_tokens_per_s: float = Field(8.0, ge=2.0, le=30.0, description="decoding stops after this many tokens per "
+                                    "second of audio (fluent speech needs ~4): no repetition loops")
     filler_prompt: bool = Field(False, description="verbatim-style prompt that keeps some um/uh in the text; costs "
                                 "~25 % more decoding, and the acoustic detector counts them without it")
-    min_window_s: float = Field(10.0, ge=10.0, le=30.0, description="shortest encoder window for audio under 30 s "
+    min_window_s: float = Field(30.0, ge=10.0, le=30.0, description="shortest encoder window for audio under 30 s "
                                 "(Whisper pads to 30 s; 30 = always full windows)")
 
 
@@ -172,11 +179,23 @@ class EdgeSettings(BaseModel):
         default_factory=lambda: {
             "start_session": 10, "resume_session": 20, "user_answer": 30, "switch_style": 30, "checkin": 30,
             "telemetry": 240, "ping": 240, "end_session": 10, "audio_start": 30, "audio_end": 30,
-            "calibrate": 30, "video_frame": 1200, "*": 600,
+            "calibrate": 30, "video_frame": 1200, "binary": 3000, "*": 600,
         },
-        description="messages per minute per session (or socket before a session) and type; '*' for other types",
+        description="messages per minute per session (or socket before a session) and type ('binary': audio "
+                    "frames); '*' for other types",
     )
-    max_sockets_per_participant: int = Field(3, ge=1, description="open sockets per participant_id in this process")
+    max_sockets_per_session: int = Field(
+        3, ge=1, validation_alias=AliasChoices("max_sockets_per_session", "max_sockets_per_participant"),
+        description="open sockets bound to one session (proved by its resume token) in this process; "
+                    "a valid resume beyond it closes the oldest",
+    )
+    max_sockets_per_client: int = Field(64, ge=1, description="open sockets per client address in this process")
+    sessions_per_client_per_hour: int = Field(60, ge=1, description="new sessions per client address and hour "
+                                              "(token bucket, burst = the hourly allowance)")
+    max_unexpected_binary: int = Field(50, ge=1, description="binary frames outside audio_start..audio_end "
+                                       "before the socket is closed (1008); only the first is answered")
+    send_timeout_s: float = Field(30.0, gt=0, description="a send that cannot complete for this long (the client "
+                                  "does not read) closes the socket (1008)")
     idle_timeout_s: float = Field(600.0, gt=0, description="close a socket that sent nothing for this long")
     shutdown_grace_s: float = Field(25.0, gt=0, description="time in-flight turns get on SIGTERM")
 
@@ -256,7 +275,18 @@ class Settings(BaseSettings):
 
     allowed_origins: str = Field(
         "", alias="ALLOWED_ORIGINS",
-        description="comma-separated origins allowed to open the socket, besides the app's own; '*' allows any",
+        description="comma-separated origins allowed to open the socket, besides the allowed hosts on the "
+                    "request's scheme and port; '*' allows any",
+    )
+    allowed_hosts: str = Field(
+        "", alias="ALLOWED_HOSTS",
+        description="comma-separated Host header names answered (HTTP and WebSocket), besides localhost, "
+                    "127.0.0.1, ::1 and HOST; '*.example.org' matches subdomains, '*' allows any",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", alias="FORWARDED_ALLOW_IPS",
+        description="proxies whose X-Forwarded-For/-Proto uvicorn trusts (comma-separated IPs or networks, '*' "
+                    "any); passed to uvicorn by `python -m app serve`",
     )
     db: DatabaseSettings = DatabaseSettings()
     edge: EdgeSettings = EdgeSettings()

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.api.guards import ParticipantSockets, parse_origins
+from app.api.guards import ClientCaps, SessionLimits, SessionSockets, parse_hosts, parse_origins
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.inference.head_pose.factory import build_head_pose
@@ -48,13 +48,20 @@ class Services:
     answering: AnsweringService
     voice: VoiceService | None = None
     speech: SpeechService | None = None
+    reports: Any = None  # the ReportService, built on first use (app/api/report.py)
     draining: bool = False  # set on SIGTERM: no new sessions, turns in flight finish
-    participants: ParticipantSockets = field(init=False)
+    session_sockets: SessionSockets = field(init=False)
+    client_caps: ClientCaps = field(init=False)
+    session_limits: SessionLimits = field(init=False)
     allowed_origins: frozenset[str] = field(init=False)
+    allowed_hosts: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.participants = ParticipantSockets(self.settings.edge)
+        self.session_sockets = SessionSockets(self.settings.edge)
+        self.client_caps = ClientCaps(self.settings.edge)
+        self.session_limits = SessionLimits(self.settings.edge.rate_limits_per_minute)
         self.allowed_origins = parse_origins(self.settings.allowed_origins)
+        self.allowed_hosts = parse_hosts(self.settings.allowed_hosts, self.settings.host)
 
     async def aclose(self) -> None:
         await self.engines.aclose()
@@ -97,7 +104,7 @@ async def build_services(settings: Settings) -> Services:
     await engines.warm()
     interview = InterviewService(sessionmaker, content, engines.coach, settings.limits, settings.coach,
                                  build_assessor(settings, _llm_engine(engines)))
-    speech = SpeechService(engines.stt, engines.speech_metrics, settings.speech)
+    speech = SpeechService(engines.stt, engines.speech_metrics, settings.speech, settings.stt)
     latency = LatencyService(sessionmaker)
     return Services(
         settings=settings,
@@ -106,7 +113,7 @@ async def build_services(settings: Settings) -> Services:
         content=content,
         engines=engines,
         interview=interview,
-        statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes),
+        statistics=StatisticsService(sessionmaker, content.policy.abandoned_after_minutes, content.policy.attributes),
         export=ExportService(sessionmaker),
         latency=latency,
         answering=AnsweringService(interview, speech, engines.turn, latency, settings),

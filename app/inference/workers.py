@@ -1,36 +1,95 @@
-"""Where every engine's blocking inference runs: its own threads, behind an asyncio limit."""
+"""Where every engine's blocking inference runs: its own threads, behind a fair asyncio limit."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import weakref
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# Who the work is for (a connection or session). Set once by whoever serves a client; every task it starts
+# inherits it. Work with no owner shares one queue.
+inference_owner: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("inference_owner", default=None)
+
+
+class FairLimiter:
+    """At most `slots` jobs at once; waiting jobs are granted round-robin between owners, FIFO within one.
+
+    A plain semaphore serves in arrival order, so one session that queued twenty windows of a long clip
+    holds every other session back until all twenty are done. Here each owner with work waiting gets one
+    job per round.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: OrderedDict[Hashable | None, deque[asyncio.Future[None]]] = OrderedDict()
+
+    @property
+    def queued(self) -> int:
+        return sum(len(q) for q in self._waiting.values())
+
+    async def acquire(self, owner: Hashable | None) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(owner, deque()).append(granted)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted just as we were cancelled: pass the slot on
+            else:
+                queue = self._waiting.get(owner)
+                if queue is not None and granted in queue:
+                    queue.remove(granted)
+                    if not queue:
+                        del self._waiting[owner]
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            owner, queue = next(iter(self._waiting.items()))
+            granted = queue.popleft()
+            if queue:
+                self._waiting.move_to_end(owner)  # the next job of this owner waits for everyone else's turn
+            else:
+                del self._waiting[owner]
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
 
 class InferenceWorkers:
-    """A thread pool for one engine and a per-event-loop semaphore of the same size.
+    """A thread pool for one engine and a per-event-loop fair limiter of the same size.
 
-    Work waits on the semaphore in the event loop (cheaply, in order) rather than piling up in the
-    pool's queue, so a cancelled request never leaves a job behind. The semaphore is per loop
-    because tests and benchmarks may drive one engine from several loops.
+    Work waits in the event loop (cheaply, fairly between owners) rather than piling up in the pool's
+    queue, so a cancelled request never leaves a job behind. The limiter is per loop because tests and
+    benchmarks may drive one engine from several loops.
     """
 
     def __init__(self, workers: int, name: str) -> None:
         self.workers = workers
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
-        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FairLimiter] = weakref.WeakKeyDictionary()
+
+    def queued(self) -> int:
+        return sum(limiter.queued for limiter in self._limiters.values())
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.setdefault(loop, asyncio.Semaphore(self.workers))
-        async with semaphore:
+        limiter = self._limiters.setdefault(loop, FairLimiter(self.workers))
+        await limiter.acquire(inference_owner.get())
+        try:
             return await loop.run_in_executor(self._executor, fn, *args)
+        finally:
+            limiter.release()
 
     async def close(self, *, wait: bool = False) -> None:
         """Stop the threads; with `wait`, let the job in progress finish first (off the event loop)."""

@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 Group = Literal["control", "treatment"]
+MAX_SAFE_INTEGER = 2**53 - 1  # beyond it JavaScript (and many JSON readers) round integers
+
+
+def json_value_problem(value: Any, max_depth: int) -> str | None:
+    """Why a parsed client JSON value cannot be stored and exported faithfully, or None.
+
+    Every string (keys too) must be valid Unicode without NUL (a lone surrogate from a `\\ud800`
+    escape cannot be encoded as UTF-8; PostgreSQL refuses NUL); every number finite and within
+    +-(2^53 - 1); nesting at most `max_depth` deep. Iterative, so depth costs no recursion.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "strings must be valid Unicode (lone surrogate escapes are refused)"
+            if "\x00" in item:
+                return "strings must not contain NUL (\\u0000)"
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if abs(item) > MAX_SAFE_INTEGER:
+                return f"integers must be within +-{MAX_SAFE_INTEGER}"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "numbers must be finite (NaN and Infinity are not JSON)"
+        elif isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"objects and arrays may be nested at most {max_depth} deep"
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+    return None
 ClientId = Annotated[str, Field(min_length=1, max_length=128)]
 Likert = Annotated[int, Field(ge=1, le=7)]
 TurnDetection = Literal["auto", "manual"]

@@ -58,6 +58,7 @@ class AnswerPorts:
     camera_metrics: Callable[[], dict[str, Any]]
     delta_sender: Callable[[str | None], DeltaSender | None]
     voice: Callable[[], InterviewerVoice | None]
+    check_metrics: Callable[[ws.ClientMetrics | None], dict[str, Any] | None]  # the edge's limits on client metrics
 
 
 @dataclass
@@ -107,7 +108,7 @@ class AnswerDesk:
     async def answer(self, session_id: str, message: ws.UserAnswer) -> None:
         if (message.answer is None) == (message.audio is None):
             raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
-        client_metrics = message.metrics.model_dump(exclude_none=True) if message.metrics else None
+        client_metrics = self.ports.check_metrics(message.metrics)  # before any audio is decoded
         if message.audio is not None:
             limits = self.settings.stt
             data = decode_base64(message.audio, max_bytes=limits.max_audio_bytes)
@@ -138,10 +139,16 @@ class AnswerDesk:
     def listening(self) -> bool:
         return self._listening is not None
 
+    @property
+    def turn_over(self) -> bool:
+        """The server ended the last streamed answer itself; frames and audio_end of it may still arrive."""
+        return self._listening is None and self._turn_over
+
     async def audio_start(self, session_id: str, message: ws.AudioStart) -> None:
         speech = self._speech()
         if self._listening is not None:
             raise Conflict("an answer is already being streamed; send audio_end first", code="audio_already_started")
+        self.ports.check_metrics(message.metrics)
         await self._flush_latency()
         self._turn_over = False
         reply_to = message.id

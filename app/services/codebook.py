@@ -7,11 +7,14 @@ two cannot drift apart. Names are stable: analysts' scripts depend on them.
 from __future__ import annotations
 
 import bisect
+import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.services.metrics import CLIENT_FALLBACKS
+from app.services.safe_json import clean_text, json_safe
 
 
 @dataclass(frozen=True)
@@ -215,12 +218,28 @@ def answer_row(r: dict[str, Any], checkin: CheckInPoint | None) -> dict[str, Any
     return row
 
 
+# OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_RULE = ("text cells that begin with =, +, -, @, tab or carriage return are written with a leading ' "
+                 "(OWASP CSV injection defence: spreadsheets show them as text instead of running a formula); "
+                 "remove that one ' to get the stored value. Numbers are never prefixed.")
+
+
 def csv_value(value: Any) -> Any:
-    """Empty for missing (NA in R and pandas), true/false for booleans, ISO 8601 for times."""
+    """Empty for missing (NA in R and pandas), true/false for booleans, ISO 8601 for times;
+    text neutralised against formula injection; non-finite numbers are missing."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
+    if isinstance(value, str):
+        value = clean_text(value)
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
     return value

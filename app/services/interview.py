@@ -44,7 +44,7 @@ from app.services.assessment.service import Assessor
 from app.services.assignment import block_assignment
 from app.services.coaching.base import Coach, CoachReply, TurnContext, TurnQuestion
 from app.services.content import Content
-from app.services.metrics import merge_metrics
+from app.services.metrics import check_client_metrics, merge_metrics
 from app.services.text_analysis import analyse
 from app.settings import CoachSettings, LimitSettings
 
@@ -282,8 +282,8 @@ class InterviewService:
             raise InvalidInput("the answer is empty", code="empty_answer")
         if len(text) > self.limits.max_text_chars:
             raise InvalidInput(f"the answer is longer than {self.limits.max_text_chars} characters", code="answer_too_long")
-        if given.client_metrics and len(given.client_metrics) > self.limits.max_client_metrics_keys:
-            raise InvalidInput(f"at most {self.limits.max_client_metrics_keys} client metrics per answer", code="too_many_metrics")
+        check_client_metrics(given.client_metrics, self.limits.max_client_metrics_keys,
+                             self.limits.max_client_metric_bytes)
         # Read phase: short transaction, no locks held while the coach (maybe an LLM) thinks.
         async with self._sessionmaker() as db, db.begin():
             found = await SessionRepository(db).with_current_question(session_id, replied_to=given.client_message_id)

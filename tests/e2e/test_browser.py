@@ -286,7 +286,8 @@ def test_keyboard_only_start_readable_contrast_and_narrow_screens(open_page: Any
         focused.append(page.evaluate("() => document.activeElement.id"))
         if focused[-1] == "start":
             break
-    assert focused[-1] == "start" and {"participant", "group", "style"} <= set(focused), focused
+    assert focused[-1] == "start" and {"participant", "style"} <= set(focused), focused
+    assert "group" not in focused, "practising alone: no group picker"
     ratios = page.evaluate(CONTRAST)
     page.keyboard.press("Enter")
     wait(page, "c.question !== null")

@@ -55,6 +55,8 @@ def test_dashboard_renders_plots_from_the_loopback_interface(clean_database: str
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: errors.append(r.url))
+            # A Content-Security-Policy violation is reported as a console error (issue 14: no 'unsafe-inline')
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(base + "/dashboard")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert not errors, errors

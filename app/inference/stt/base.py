@@ -34,8 +34,30 @@ class Transcript:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+_GLUED_START = ("-", "'", "’", "…", ",", ".", "!", "?", ";", ":", "%")
+
+
 def join_words(words: tuple[Word, ...] | list[Word]) -> str:
-    return "".join(w.word if w.word.startswith(" ") else f" {w.word}" for w in words).strip()
+    """The words as a person would write them.
+
+    Whisper marks a new word with a leading space; a piece without one continues the word before
+    ("cold" + "-hearted", "don" + "'t"). A word from another decoding pass may lack the space although
+    it starts a word, so only pieces that cannot start a word (hyphen, apostrophe, punctuation) are
+    glued, and a space is never put before a hyphen or apostrophe piece, nor after a trailing hyphen.
+    """
+    out: list[str] = []
+    for w in words:
+        piece = w.word.strip()
+        if not piece:
+            continue
+        glue = out and (piece.startswith(_GLUED_START) or out[-1].endswith("-")) and not w.word.startswith(" ")
+        glue = glue or (out and piece.startswith(("-", "'", "’")) and w.word.startswith(" ") and len(piece) > 1
+                        and piece[1].isalpha() and piece.lower() not in ("'cause", "'til", "'em"))
+        if glue:
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return " ".join(out)
 
 
 @runtime_checkable
@@ -49,9 +71,12 @@ class SpeechToText(Protocol):
 
     name: str
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
         """`prompt`: None = the backend's configured default (FILLER_PROMPT or none), "" = no prompt.
-        `quick`: a streaming pass, which must not take seconds (no re-decoding at other temperatures)."""
+        `preview`: a display-only pass (transcript_partial) that may trade accuracy for speed.
+
+        Decoding is deterministic (the same audio gives the same words) and bounded in time: no
+        re-decoding at random temperatures, and a cap on the tokens per second of audio."""
         ...
 
     def health(self) -> dict[str, Any]: ...

@@ -24,6 +24,9 @@ _MODELS: dict[tuple[str, str, str, int, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
 _FULL_WINDOW = 3000  # mel frames in Whisper's 30 s window
 _PAD_FACTOR = 3  # encoder window / audio in it, for short windows
+_PREVIEW_MIN_FRAMES = 1000  # preview passes: 10 s windows
+# The shortest window of the call in progress on this thread (previews shorten it; finals use the setting).
+_call = threading.local()
 
 
 def _content_frames(features: np.ndarray) -> int:
@@ -47,9 +50,10 @@ def _short_window_model(min_frames: int) -> type:
 
     class ShortWindowWhisper(WhisperModel):  # type: ignore[misc]
         def encode(self, features: np.ndarray) -> Any:
-            if features.shape[-1] == _FULL_WINDOW and min_frames < _FULL_WINDOW:
+            floor = getattr(_call, "min_frames", None) or min_frames
+            if features.shape[-1] == _FULL_WINDOW and floor < _FULL_WINDOW:
                 wanted = -(-_PAD_FACTOR * _content_frames(features) // 100) * 100  # whole seconds
-                features = np.ascontiguousarray(features[..., : min(_FULL_WINDOW, max(min_frames, wanted))])
+                features = np.ascontiguousarray(features[..., : min(_FULL_WINDOW, max(floor, wanted))])
             return super().encode(features)
 
     return ShortWindowWhisper
@@ -90,11 +94,17 @@ class FasterWhisperEngine:
                 self._model = _MODELS[key]
         return self._model
 
-    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None, quick: bool = False) -> Transcript:
+    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None, preview: bool = False) -> Transcript:
         """Blocking transcription; call from a worker thread only. `prompt`: None = configured default, "" = none.
 
-        `quick`: temperature 0 only. Whisper's fallback re-decodes a doubtful window at up to five
-        higher temperatures; on a streaming tail cut mid-word that is common and costs seconds.
+        `preview`: a display-only pass (transcript_partial) with a short encoder window, ~4x cheaper on
+        a few seconds of audio; final words always come from full windows (STT__MIN_WINDOW_S).
+
+        Temperature 0 only: Whisper's fallback re-decodes a doubtful window at up to five higher
+        temperatures, by random sampling. On hesitant speech ("uh ... um ...") every window is doubtful,
+        so it cost 10-20 s for 8 s of audio and gave a different transcript on every run. The beam
+        search alone is deterministic; a cap of STT__MAX_TOKENS_PER_S tokens per second of audio
+        (fluent speech needs about 4) stops a repetition loop long before Whisper's own 448.
         """
         if prompt is None:
             prompt = FILLER_PROMPT if self.settings.filler_prompt else None
@@ -103,6 +113,16 @@ class FasterWhisperEngine:
         if audio.size < SAMPLE_RATE // 10:
             return Transcript(text="", words=(), duration_s=duration, language="en")
         multilingual = bool(getattr(model.model, "is_multilingual", False))
+        _call.min_frames = _PREVIEW_MIN_FRAMES if preview else None
+        try:
+            words, language = self._decode(model, audio, prompt, multilingual, duration)
+        finally:
+            _call.min_frames = None
+        self._calls += 1
+        return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=language)
+
+    def _decode(self, model: Any, audio: np.ndarray, prompt: str | None, multilingual: bool,
+                duration: float) -> tuple[list[Word], str]:
         segments, info = model.transcribe(
             audio.astype(np.float32, copy=False),
             language=(self.settings.language or None) if multilingual else "en",
@@ -110,7 +130,8 @@ class FasterWhisperEngine:
             word_timestamps=True,
             initial_prompt=prompt or None,
             condition_on_previous_text=False,
-            temperature=0.0 if quick else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            temperature=0.0,
+            max_new_tokens=min(440, 16 + int(self.settings.max_tokens_per_s * min(30.0, duration))),
             vad_filter=self.settings.vad,
             vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
         )
@@ -122,11 +143,10 @@ class FasterWhisperEngine:
                 continue
             for w in segment.words or ():
                 words.append(Word(w.word, round(w.start, 3), round(w.end, 3), round(w.probability, 3)))
-        self._calls += 1
-        return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=info.language)
+        return words, info.language
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        return await self._workers.run(self.transcribe_sync, audio, prompt, quick)
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
+        return await self._workers.run(self.transcribe_sync, audio, prompt, preview)
 
     async def warm(self) -> None:
         """Load the model and decode a short tone so the first answer pays nothing extra."""

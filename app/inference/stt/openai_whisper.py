@@ -104,10 +104,10 @@ class OpenAIWhisperEngine:
         pieces, _ = collect_chunks(audio, chunks)
         return np.concatenate(pieces), SpeechTimestampsMap(chunks, SAMPLE_RATE)
 
-    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None, quick: bool = False) -> Transcript:
+    def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None) -> Transcript:
         """Blocking transcription; call from a worker thread only. `prompt`: None = configured default, "" = none.
 
-        `quick`: temperature 0 only (no re-decoding at higher temperatures).
+        Temperature 0 only, as in the default backend: deterministic and bounded in time.
         """
         if prompt is None:
             prompt = FILLER_PROMPT if self.settings.filler_prompt else None
@@ -124,7 +124,7 @@ class OpenAIWhisperEngine:
             result = whisper.transcribe(
                 model, speech, language=language, fp16=self.fp16, word_timestamps=True,
                 initial_prompt=prompt or None, condition_on_previous_text=False,
-                temperature=0.0 if quick else (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+                temperature=0.0,
                 beam_size=self.settings.beam_size if self.settings.beam_size > 1 else None,
             )
         words: list[Word] = []
@@ -141,8 +141,9 @@ class OpenAIWhisperEngine:
         self._calls += 1
         return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=result.get("language"))
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        return await self._workers.run(self.transcribe_sync, audio, prompt, quick)
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
+        """`preview` makes no difference here: openai-whisper has no cheaper window."""
+        return await self._workers.run(self.transcribe_sync, audio, prompt)
 
     async def warm(self) -> None:
         """Load the checkpoint and run the decoder and word alignment (numba DTW JIT) once."""

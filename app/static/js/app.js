@@ -5,9 +5,12 @@ import { SpeechPlayer, audioContext } from "./audio.js";
 import { Answering } from "./answering.js";
 import { Camera } from "./camera.js";
 import { Connection, loadStored } from "./connection.js";
-import { $, buildScales, renderSummary, renderTips, setText, show } from "./ui.js";
+import { $, buildScales, renderAssessment, renderReport, renderSummary, renderTips, setText, show } from "./ui.js";
 
 const params = new URLSearchParams(location.search);
+// A researcher's study link (?study=…) fixes group (control | treatment | random) and style and hides them;
+// a bare `?group=` (older links) fixes only the group. Without either, someone is practising on their own.
+const STUDY = params.has("study") || params.has("group");
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/interview`;
 const ROWS_KEY = "interview-coach.rows";
 
@@ -21,6 +24,7 @@ const conn = new Connection(wsUrl);
 const state = {
   group: null, questionCount: null, question: null, shownAt: 0, answerEndedAt: null, turnSeq: null,
   firstAudioMs: null, rows: JSON.parse(sessionStorage.getItem(ROWS_KEY) || "[]"), finished: false,
+  retrying: false, saved: null,
 };
 
 function telemetry(event, latencyMs, data) {
@@ -67,12 +71,11 @@ const camera = new Camera($("preview"), {
 
 function applyUrlParams() {
   const group = params.get("group");
-  if (group === "control" || group === "treatment") {
-    $("group").value = group;
-    show("group-row", false); // a study link assigns the group; the participant does not choose
-  }
+  if (group === "control" || group === "treatment") $("group").value = group;
+  show("group-row", false); // practice: everything on; a study link assigns the group
   const style = params.get("style");
   if (style) $("style").value = style;
+  if (params.has("study") && style) { show("style-row", false); show("style-live-box", false); }
   const participant = params.get("participant") || params.get("participant_id");
   if (participant) { $("participant").value = participant; $("participant").readOnly = true; }
   const count = params.get("questions") || params.get("count");
@@ -98,10 +101,17 @@ $("setup-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   audioContext(); // unlock audio while we have the click
   const message = {
-    type: "start_session", style: $("style").value, group: $("group").value, tts: $("tts").checked,
+    type: "start_session", style: $("style").value, tts: $("tts").checked,
     question_count: Number($("count").value) || undefined, turn_detection: $("handsfree").checked ? "auto" : "manual",
   };
   conn.turnDetection = message.turn_detection;
+  const group = params.get("group");
+  if (!STUDY) message.mode = "practice";
+  else if (group === "random" || (params.has("study") && !group)) message.randomise = true;
+  else message.group = $("group").value;
+  const attributes = {};
+  for (const [key, value] of params) if (key.startsWith("attr_")) attributes[key.slice(5)] = value;
+  if (Object.keys(attributes).length) message.attributes = attributes;
   const participant = $("participant").value.trim();
   if (participant) message.participant_id = participant;
   $("start").disabled = true;
@@ -153,6 +163,9 @@ function finish(msg) {
   camera.stop();
   player.stop();
   renderSummary(state.rows, msg.summary);
+  state.saved = conn.stored ? { ...conn.stored } : state.saved;
+  show("report-box", false);
+  if (msg.report_url && state.saved) loadReport(msg.report_url, state.saved.resume_token);
   show("interview", false);
   show("summary");
   $("summary-title").focus();
@@ -171,11 +184,17 @@ function onMessage(msg) {
     case "session_resumed":
       enterInterview(msg);
       answering.afterResume();
-      if (msg.status !== "active") finish({ summary: null });
+      if (msg.status !== "active" && !state.retrying) finish({ summary: null });
       else if (msg.question && msg.question.question_id !== state.question?.question_id) showQuestion(msg.question, null);
       break;
     case "question":
+      if (state.retrying) { state.retrying = false; state.finished = false; coach.state = "interview"; }
       showQuestion(msg, msg.seq);
+      break;
+    case "assessment":
+      coach.assessments = (coach.assessments || 0) + 1;
+      renderAssessment(msg);
+      show("feedback");
       break;
     case "interviewer_message":
     case "interviewer_message_delta":
@@ -192,11 +211,12 @@ function onMessage(msg) {
       sessionStorage.setItem(ROWS_KEY, JSON.stringify(state.rows));
       answering.answered(msg);
       show("feedback", false);
+      show("assessment", false);
       if (!state.finished) show("checkin");
       break;
     case "tips":
       renderTips(msg.items || []);
-      show("feedback", (msg.items || []).length > 0);
+      show("feedback", (msg.items || []).length > 0 || !$("assessment").hidden);
       break;
     case "transcript_partial":
     case "transcript_final":
@@ -229,6 +249,31 @@ function onMessage(msg) {
     default:
       break;
   }
+}
+
+async function loadReport(url, token) {
+  const q = `?token=${encodeURIComponent(token)}`;
+  try {
+    const response = await fetch(`${url}.json${q}`, { cache: "no-store" });
+    if (!response.ok) return;
+    const report = await response.json();
+    renderReport(report, { html: url + q, pdf: `${url}.pdf${q}` }, retry);
+    show("report-box");
+    coach.report = { overall: report.overall, plots: Object.keys(report.plots) };
+  } catch (err) {
+    telemetry("client_error", null, { kind: "report", name: String(err).slice(0, 100) });
+  }
+}
+
+function retry(questionId) {
+  if (!state.saved) return;
+  state.retrying = true;
+  coach.report = undefined;
+  conn.stored = { ...state.saved };
+  conn.persist();
+  conn.send({ type: "retry_question", question_id: questionId }, { durable: true });
+  conn.connect();
+  startCamera();
 }
 
 function onHeadPose(msg) {

@@ -90,3 +90,65 @@ export function renderSummary(rows, summary) {
   }
   setText("summary-text", parts.join(" "));
 }
+
+const el = (tag, text, className) => {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+};
+const score = (v) => (v === null || v === undefined ? "—" : Number(v).toFixed(1));
+
+/** The rubric scores of the last answer, with the one line on what a stronger answer would add. */
+export function renderAssessment(msg) {
+  const p = $("assessment");
+  p.textContent = `Score ${score(msg.overall)} / 5. ${msg.improve || ""}`;
+  p.hidden = false;
+}
+
+/** The end screen: scores, strengths, priorities, plots (server-drawn inline SVG), links, retry buttons. */
+export function renderReport(report, links, onRetry) {
+  const grid = $("score-grid");
+  grid.replaceChildren();
+  const box = (label, value) => {
+    const div = el("div", null, "score-box");
+    div.append(el("span", score(value), "v"), el("span", label));
+    grid.append(div);
+  };
+  box("Overall (1–5)", report.overall);
+  for (const dim of report.dimensions) box(report.labels[dim], report.scores[dim]);
+  const points = (id, items, key) => {
+    const list = $(id);
+    list.replaceChildren();
+    for (const p of items) {
+      const li = el("li");
+      li.append(el("strong", `${p.label} (${score(p.mean)})`), ` ${p[key] || ""}`);
+      if (p.evidence) li.append(el("span", p.evidence, "evidence-quote"));
+      list.append(li);
+    }
+    if (!items.length) list.append(el("li", "Nothing yet: practise a little more."));
+  };
+  points("strengths", report.strengths, "reason");
+  points("priorities", report.priorities, "advice");
+  // The SVG is built by the server from numbers, every text in it escaped; parse it as SVG, not HTML.
+  const plots = $("plots");
+  plots.replaceChildren();
+  for (const key of ["overall", "pace", "fillers", "eye_contact", "progress"]) {
+    if (!report.plots[key]) continue;
+    const doc = new DOMParser().parseFromString(report.plots[key], "image/svg+xml");
+    if (doc.documentElement.nodeName === "svg") plots.append(document.importNode(doc.documentElement, true));
+  }
+  $("report-link").href = links.html;
+  $("report-pdf").href = links.pdf;
+  const retry = $("retry-list");
+  retry.replaceChildren();
+  for (const q of report.questions || []) {
+    const li = el("li");
+    const button = el("button", "Practise again", "link");
+    button.type = "button";
+    button.dataset.questionId = q.question_id;
+    button.addEventListener("click", () => onRetry(q.question_id));
+    li.append(button, ` ${q.question}`);
+    retry.append(li);
+  }
+}
