@@ -72,7 +72,7 @@ def test_auto_mode_keeps_the_thinking_pause_and_ends_the_turn_itself(settings: S
         (latency,) = record["latencies"]
         assert latency["turn_detection"] == "auto" and latency["turn_reason"] == detected["reason"]
         stages = [latency[k] for k in ("turn_ms", "transcript_ms", "coach_ms", "question_ms")]
-        assert all(s is not None for s in stages) and stages == sorted(stages) and 150 <= stages[0] <= 5000
+        assert all(s is not None for s in stages) and stages == sorted(stages) and 0 < stages[0] <= 5000
         assert latency["first_audio_ms"] is None  # no voice asked for
         summary = client.get("/metrics/summary").json()["latency"]
         assert summary["answers"] == 1 and summary["auto"]["turn_ms"]["n"] == 1
