@@ -65,8 +65,13 @@ def proxied_from_elsewhere(headers: Headers) -> bool:
     return False
 
 
-def local_caller(client_host: str | None, headers: Headers) -> bool:
-    """The loopback rule used when no RESEARCH_API_TOKEN is set (researcher endpoints, reports)."""
+def local_caller(client_host: str | None, headers: Headers, forwarded_allow_ips: str = "127.0.0.1") -> bool:
+    """The loopback rule used when no RESEARCH_API_TOKEN is set (researcher endpoints, reports).
+
+    With FORWARDED_ALLOW_IPS=* any client could name 127.0.0.1 in X-Forwarded-For, so then no
+    caller counts as local and a token is needed."""
+    if "*" in {p.strip() for p in forwarded_allow_ips.split(",")}:
+        return False
     return is_loopback(client_host) and not proxied_from_elsewhere(headers)
 
 
@@ -83,7 +88,8 @@ def presented_token(headers: Headers) -> str | None:
     return None
 
 
-def authorize(configured: SecretStr | None, client_host: str | None, headers: Headers, path: str) -> Researcher:
+def authorize(configured: SecretStr | None, client_host: str | None, headers: Headers, path: str,
+              forwarded_allow_ips: str = "127.0.0.1") -> Researcher:
     """The access rule itself, free of FastAPI so it can be tested with any host and headers."""
     challenge = BASIC_CHALLENGE if path.rstrip("/") == "/dashboard" else BEARER_CHALLENGE
     secret = configured.get_secret_value() if configured is not None else ""
@@ -98,7 +104,7 @@ def authorize(configured: SecretStr | None, client_host: str | None, headers: He
                            code="unauthorized", challenge=challenge)
     # Behind a local proxy every connection comes from loopback: uvicorn has already replaced the
     # address with the trusted proxy's X-Forwarded-For; other proxy headers only ever refuse.
-    if local_caller(client_host, headers):
+    if local_caller(client_host, headers, forwarded_allow_ips):
         return Researcher("loopback")
     log.warning("refused %s from %s: not loopback and RESEARCH_API_TOKEN is not set", path, client_host)
     raise Forbidden("researcher endpoints answer only to loopback clients until RESEARCH_API_TOKEN is set",
@@ -109,4 +115,5 @@ async def require_researcher(request: Request) -> Researcher:
     """FastAPI dependency guarding every researcher endpoint."""
     settings = request.app.state.services.settings
     host = request.client.host if request.client else None
-    return authorize(settings.research_api_token, host, request.headers, request.url.path)
+    return authorize(settings.research_api_token, host, request.headers, request.url.path,
+                     settings.forwarded_allow_ips)

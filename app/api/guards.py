@@ -111,6 +111,8 @@ class HostGuard:
     """Answers only requests whose Host header names an allowed host (DNS-rebinding defence).
 
     HTTP: 400 {"error": {"code": "invalid_host"}}. WebSocket: refused before the handshake (403).
+    `GET /health` is exempt: it holds no participant data, and orchestrators' probes (HAProxy's
+    HTTP/1.0 checks without Host, Kubernetes probes naming the pod IP) must reach it.
     """
 
     def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
@@ -118,7 +120,8 @@ class HostGuard:
         self.allowed = allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in {"http", "websocket"} or "*" in self.allowed:
+        if scope["type"] not in {"http", "websocket"} or "*" in self.allowed or (
+                scope["type"] == "http" and scope.get("path") == "/health" and scope.get("method") in {"GET", "HEAD"}):
             await self.app(scope, receive, send)
             return
         values = [v for k, v in scope["headers"] if k == b"host"]

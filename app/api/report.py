@@ -47,7 +47,7 @@ async def _open(request: Request, session_id: str, token: str | None) -> tuple[R
         researcher = presented is not None and hmac.compare_digest(
             hashlib.sha256(presented.encode()).digest(), hashlib.sha256(configured.encode()).digest())
     else:
-        researcher = presented is None and local_caller(host, request.headers)  # proxy headers only refuse
+        researcher = presented is None and local_caller(host, request.headers, _svc(request).settings.forwarded_allow_ips)
     if presented is None and not researcher:
         raise Unauthorized("the report needs the session's resume token (Authorization: Bearer <token> or ?token=)",
                            code="unauthorized")

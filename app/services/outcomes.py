@@ -36,7 +36,7 @@ def _block(values_by_group: dict[str, list[float | None]]) -> dict[str, Any]:
 
 async def rubric_outcomes(db: AsyncSession, filters: SummaryFilters) -> dict[str, Any]:
     repo = OutcomeRepository(db)
-    rows = await repo.session_means(filters)
+    rows = await repo.score_means(filters)
     scores = {c: _block({g: [r[f"score_{c}"] for r in rows if r["group"] == g] for g in GROUPS})
               for c in SCORE_COLUMNS}
     pairs = await repo.first_last(filters)

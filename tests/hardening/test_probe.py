@@ -170,13 +170,18 @@ def test_row1_rows_stored_before_the_fix_cannot_break_an_export_or_a_replay(serv
 
 def test_row2_a_foreign_host_header_is_refused_for_http_and_websocket(server: LiveServer) -> None:
     attacker = [("Host", f"attacker.example:{server.port}")]
-    for path in ("/export/sessions", "/health", "/"):
+    for path in ("/export/sessions", "/export/answers.csv", "/metrics/summary", "/dashboard", "/", "/static/js/app.js",
+                 "/ws/interview/schema"):
         status, body = _get(server, path, attacker)
         assert status == 400 and json.loads(body)["error"]["code"] == "invalid_host", (path, status)
+    status, _ = http_request(server.port, "DELETE", "/sessions/x", attacker)
+    assert status == 400
     status, _ = _get(server, "/export/sessions")
     assert status == 200  # loopback by its own name still works
-    status, _ = _get(server, "/health", [("Host", f"localhost:{server.port}")])
+    status, _ = _get(server, "/export/sessions", [("Host", f"localhost:{server.port}")])
     assert status == 200
+    # /health alone answers any Host (no participant data; HAProxy and Kubernetes probes name no allowed host)
+    assert _get(server, "/health", attacker)[0] == 200
     rebinding = RawSocket.open(server.port, [*attacker, ("Origin", f"http://attacker.example:{server.port}")])
     assert rebinding.status == 403
     rebinding.close()

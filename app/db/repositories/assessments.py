@@ -87,6 +87,19 @@ class OutcomeRepository:
                         **{n: None if v is None else float(v) for n, v in zip(names, values, strict=True)}})
         return out
 
+    async def score_means(self, filters: Any) -> list[dict[str, Any]]:
+        """One row per study session with scored answers: group and its mean of every rubric score.
+        Reads only the assessments (and the answers when a style filter asks for them)."""
+        stmt: Any = select(InterviewSession.group, *(func.avg(cast(getattr(AnswerAssessment, c), Float))
+                                                     for c in SCORE_COLUMNS)).select_from(AnswerAssessment).join(
+            InterviewSession, InterviewSession.id == AnswerAssessment.session_id)
+        if filters.style is not None:
+            stmt = stmt.join(Answer, Answer.id == AnswerAssessment.answer_id).where(Answer.style == filters.style)
+        stmt = _study_sessions(stmt, filters).group_by(AnswerAssessment.session_id, InterviewSession.group)
+        return [{"group": r[0], **{f"score_{c}": None if v is None else float(v)
+                                   for c, v in zip(SCORE_COLUMNS, r[1:], strict=True)}}
+                for r in (await self.db.execute(stmt)).all()]
+
     async def first_last(self, filters: Any) -> list[dict[str, Any]]:
         """Per session with at least two scored answers: group, and first and last answer's scores."""
         ends = _study_sessions(

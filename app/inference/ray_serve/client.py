@@ -244,8 +244,8 @@ class RaySpeechToText(RayEngine):
     family = "stt"
     name = "ray-serve"
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        result: Transcript = await self._call("transcribe", audio, prompt, quick)
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
+        result: Transcript = await self._call("transcribe", audio, prompt, preview)
         return result
 
 
