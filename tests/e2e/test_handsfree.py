@@ -15,7 +15,8 @@ import pytest
 import soundfile as sf
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, SHARED
+from tests.e2e.conftest import CHROMIUM
+from tests.media_paths import SPEECH
 
 PAUSE_AT_S = 2.9  # after "...against the wizard" (16 kHz LibriSpeech clip)
 
@@ -23,7 +24,7 @@ PAUSE_AT_S = 2.9  # after "...against the wizard" (16 kHz LibriSpeech clip)
 @pytest.fixture(scope="module")
 def paused_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """0.5 s of quiet, the sentence with a 1.5 s pause inside, then 8 s of quiet; 48 kHz mono PCM16."""
-    audio, rate = sf.read(SHARED / "speech" / "clean" / "61-70968-0000.flac", dtype="float32")
+    audio, rate = sf.read(SPEECH / "clean" / "61-70968-0000.flac", dtype="float32")
     assert rate == 16000
     rng = np.random.default_rng(0)
 
