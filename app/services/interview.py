@@ -507,9 +507,9 @@ class InterviewService:
     async def retry(self, session_id: str, question_id: str, client_message_id: str | None) -> Outcome:
         """Ask one of this session's questions again (also after the end); the session is active until answered."""
         async with self._sessionmaker() as db, db.begin():
-            if (replayed := await self._replay(db, session_id, client_message_id)) is not None:
+            session, replayed = await self._locked(db, session_id, client_message_id)
+            if replayed is not None:
                 return Outcome(session_id, replayed)
-            session = await self._load(db, session_id, for_update=True)
             repo = SessionRepository(db)
             asked = list(await repo.questions(session_id))
             if not any(q.question_id == question_id and not q.is_follow_up for q in asked):
