@@ -152,6 +152,26 @@ class SpeechMetricsSettings(BaseModel):
     acoustic_fillers: bool = Field(True, description="count filled pauses Whisper dropped, from acoustics")
 
 
+class TurnSettings(BaseModel):
+    """End-of-turn detection, barge-in and the silence prompt (env `TURNS__FIELD`; see docs/turn-taking.md)."""
+
+    enabled: bool = True
+    backend: Literal["smart-turn-v3", "silence"] = Field("smart-turn-v3", description="smart-turn-v3: Silero VAD + "
+                                                         "Smart Turn v3.2 at each pause; silence: VAD and max_pause_s only")
+    model_path: str | None = Field(None, description="Smart Turn .onnx; default the bundled smart-turn-v3.2-cpu.onnx")
+    threads: int = Field(1, ge=1, le=16, description="onnxruntime threads per end-of-turn inference")
+    concurrency: int = Field(1, ge=1, le=16, description="turn-model inferences running at once, all sessions")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability above which a 32 ms window is speech")
+    pause_s: float = Field(0.2, ge=0.064, le=2.0, description="silence after speech before the end-of-turn model is asked")
+    threshold: float = Field(0.95, gt=0, lt=1, description="end-of-turn probability at or above which the turn is over "
+                             "(Pipecat uses 0.5; higher cuts fewer thinking pauses and waits max_pause_s more often)")
+    max_pause_s: float = Field(3.0, ge=0.5, le=30.0, description="silence after speech that ends the turn whatever the model says")
+    use_transcript: bool = Field(True, description="a transcript ending in an open word (and, the, because...) is not over")
+    silence_prompt_s: float = Field(12.0, ge=0, description="no speech this long after the question: prompt once (0 = never)")
+    barge_in: bool = Field(True, description="in auto mode, candidate speech stops the interviewer's voice")
+    barge_in_speech_s: float = Field(0.6, ge=0.1, le=5.0, description="speech needed to interrupt (back-channels are shorter)")
+
+
 class EdgeSettings(BaseModel):
     """Limits at the socket's edge. Counts are per connection unless said otherwise."""
 
@@ -277,6 +297,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     stt: SttSettings = SttSettings()
     speech: SpeechMetricsSettings = SpeechMetricsSettings()
+    turns: TurnSettings = TurnSettings()
     privacy: PrivacySettings = PrivacySettings()
     study: StudySettings = StudySettings()
     assessment: AssessmentSettings = AssessmentSettings()

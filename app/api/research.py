@@ -50,7 +50,10 @@ async def metrics_summary(
     by: Annotated[str | None, Query(max_length=64, description="a self-reported attribute declared in the study "
                                                                  "policy: every measure per value (fairness)")] = None,
 ) -> dict[str, Any]:
-    return await _svc(request).statistics.summary(SummaryFilters(since=since, until=until, style=style), by)
+    filters = SummaryFilters(since=since, until=until, style=style)
+    summary = await _svc(request).statistics.summary(filters, by)
+    summary["latency"] = await _svc(request).latency.summary(filters)
+    return summary
 
 
 @router.get("/metrics/sessions")

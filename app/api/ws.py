@@ -19,16 +19,13 @@ from app.api.errors import DATABASE_DOWN, database_unavailable, to_ws_error
 from app.api.guards import RateLimiter, client_address, origin_allowed, security_log
 from app.api.media import FramePump, SpeechPump, decode_frame
 from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge, RateLimited
-from app.inference.audio import decode_audio, decode_base64
-from app.inference.stt.base import Transcript
 from app.inference.workers import inference_owner
 from app.schemas import ws
+from app.services.answering import AnswerPorts
 from app.services.camera import CameraSession
-from app.services.interview import AnswerInput, Outcome
+from app.services.interview import Outcome
 from app.services.metrics import check_client_metrics
 from app.services.safe_json import json_safe
-from app.services.speech import SpeechService, SpokenAnswer
-from app.services.speech_stream import StreamingTranscription
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -63,7 +60,10 @@ class Connection:
         self.camera = CameraSession(services.settings.head_pose)
         self._frames: FramePump | None = None
         self._speaker: SpeechPump | None = None
-        self._listening: tuple[StreamingTranscription, ws.AudioStart] | None = None  # a streamed answer in progress
+        self.answers = services.answering.desk(AnswerPorts(
+            send=self.send, send_outcome=self.send_outcome, guarded=self.guarded, camera_metrics=self.camera_metrics,
+            delta_sender=self.delta_sender, voice=lambda: self._speaker, check_metrics=self._check_metrics,
+        ))
 
     async def send(self, message: ws.ServerMessage) -> None:
         if message.session_id is None and self.session_id is not None:
@@ -81,6 +81,7 @@ class Connection:
                 # holds one bounded buffer for at most send_timeout_s, then the socket is closed.
                 async with asyncio.timeout(self.services.settings.edge.send_timeout_s):
                     await self.websocket.send_text(text)
+                self.answers.sent(message)
             except TimeoutError:
                 security_log.warning("closing a socket that does not read (client=%s)", self.address)
                 self._decide_close(1008, "client does not read")
@@ -121,7 +122,8 @@ class Connection:
     async def _after_send(self, message: ws.ServerMessage, speak: bool) -> None:
         """Camera and voice follow the conversation: a new question starts a new answer window."""
         if isinstance(message, ws.SessionStarted | ws.SessionResumed):
-            self.tts = message.tts
+            self.tts = self.answers.tts = message.tts
+            self.answers.mode = message.turn_detection
             if self.tts and self.services.voice is None:
                 await self.send_error(EngineUnavailable("speech was asked for but the text-to-speech engine is not "
                                                         "available; the interview goes on in text"), message.reply_to)
@@ -139,8 +141,7 @@ class Connection:
         self._speaker.say(seq, text, reply_to)
 
     async def aclose(self) -> None:
-        if self._listening is not None:
-            await self._listening[0].cancel()
+        await self.answers.aclose()
         for pump in (self._frames, self._speaker):
             if pump is not None:
                 await pump.aclose()
@@ -180,7 +181,7 @@ class Connection:
                 await self.on_bytes(frame["bytes"])
 
     async def on_bytes(self, data: bytes) -> None:
-        if self._listening is None:
+        if not self.answers.listening and not self.answers.turn_over:
             # Answered once; the rest are counted silently, and a flood closes the socket.
             self.unexpected_binary += 1
             if self.unexpected_binary == 1:
@@ -190,17 +191,14 @@ class Connection:
                 security_log.warning("closing a socket that floods unexpected binary frames (client=%s)", self.address)
                 self._decide_close(1008, "too many unexpected binary frames")
             return
-        stream, started = self._listening
         try:
             if not self.limiter.take("binary"):
                 limit = self.limiter.limit("binary")
                 security_log.warning("rate limited: type=binary limit=%d/min", limit)
                 raise RateLimited(f"too many audio frames: at most {limit} per minute", code="rate_limited")
-            stream.push(data)
+            self.answers.push(data)  # frames still in flight after the server ended the turn are dropped
         except DomainError as exc:  # the answer is dropped; the session goes on
-            self._listening = None
-            await stream.cancel()
-            await self.send_error(exc, started.id)
+            await self.send_error(exc, await self.answers.drop_stream())
 
     async def on_text(self, raw: str) -> None:
         reply_to: str | None = None
@@ -228,7 +226,15 @@ class Connection:
                 message = ws.client_message_adapter.validate_python(data)
             except ValidationError as exc:
                 raise InvalidInput(f"invalid {kind}: {_describe_validation(exc)}") from None
-            await self.dispatch(message)
+        except DomainError as exc:
+            await self.send_error(exc, reply_to)
+            return
+        await self.guarded(self.dispatch(message), reply_to)
+
+    async def guarded(self, work: Awaitable[None], reply_to: str | None) -> None:
+        """Run the work of one message; a failure becomes a typed `error` reply and the socket goes on."""
+        try:
+            await work
         except DomainError as exc:
             await self.send_error(exc, reply_to)
         except DATABASE_DOWN as exc:
@@ -279,7 +285,7 @@ class Connection:
                 self.session_open = outcome.messages[0].status == "active"  # type: ignore[union-attr]
                 await self.send_outcome(outcome, speak=False)  # replayed text is not read out again
             case ws.UserAnswer():
-                await self.on_answer(message)
+                await self.answers.answer(self._bound(), message)
             case ws.SwitchStyle():
                 await self.send_outcome(await interview.switch_style(self._bound(), message))
             case ws.CheckInMessage():
@@ -301,9 +307,10 @@ class Connection:
             case ws.VideoFrame():
                 self.on_video_frame(message)
             case ws.AudioStart():
-                await self.on_audio_start(message)
+                await self.answers.audio_start(self._bound(), message)
+                self.unexpected_binary = 0
             case ws.AudioEnd():
-                await self.on_audio_end(message)
+                await self.answers.audio_end(message)
             case ws.Calibrate():
                 neutral = self.camera.calibrate(time.monotonic())
                 await self.send(ws.Calibrated(reply_to=message.id, yaw=round(neutral.yaw, 2),
@@ -334,87 +341,6 @@ class Connection:
             await self.send(ws.InterviewerMessageDelta(text=text, reply_to=reply_to))
 
         return send_delta
-
-    async def on_answer(self, message: ws.UserAnswer) -> None:
-        session_id = self._bound()
-        if (message.answer is None) == (message.audio is None):
-            raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
-        client_metrics = self._check_metrics(message.metrics)  # before any audio is decoded
-        if message.audio is not None:
-            limits = self.services.settings.stt
-            data = decode_base64(message.audio, max_bytes=limits.max_audio_bytes)
-            audio = await asyncio.to_thread(decode_audio, data, max_seconds=limits.max_audio_seconds)
-            speech = self._speech()
-            transcript = await speech.transcribe_clip(audio)
-            await self.send_transcript(transcript, message.id)
-            await self.answer_spoken(await speech.measure(audio, transcript), message.id, message.question_id,
-                                     client_metrics)
-            return
-        assert message.answer is not None
-        given = AnswerInput(
-            text=message.answer, question_id=message.question_id, client_message_id=message.id,
-            client_metrics=client_metrics,
-            server_metrics=self.camera_metrics(), on_interviewer_delta=self.delta_sender(message.id),
-        )
-        await self.send_outcome(await self.services.interview.answer(session_id, given))
-
-    # --- spoken answers ---------------------------------------------------------------
-
-    def _speech(self) -> SpeechService:
-        if self.services.speech is None:
-            raise EngineUnavailable("spoken answers need the speech-to-text engine, which is not available")
-        self.services.speech.require_stt()
-        return self.services.speech
-
-    async def on_audio_start(self, message: ws.AudioStart) -> None:
-        self._bound()
-        speech = self._speech()
-        if self._listening is not None:
-            raise Conflict("an answer is already being streamed; send audio_end first", code="audio_already_started")
-        self._check_metrics(message.metrics)
-        self.unexpected_binary = 0
-        reply_to = message.id
-
-        async def partial(text: str) -> None:
-            await self.send(ws.TranscriptPartial(text=text, reply_to=reply_to))
-
-        stream = StreamingTranscription(speech.require_stt(), message.sample_rate, self.services.settings.stt, partial)
-        self._listening = (stream, message)
-
-    async def on_audio_end(self, message: ws.AudioEnd) -> None:
-        if self._listening is None:
-            raise Conflict("audio_end without audio_start", code="no_audio_stream")
-        stream, started = self._listening
-        self._listening = None
-        speech = self._speech()
-        analysis = speech.start_analysis(stream.end_input())  # overlaps the last transcription pass
-        try:
-            transcript = await stream.finish()
-        except BaseException:
-            if analysis is not None:
-                analysis.cancel()
-            raise
-        reply_to = message.id or started.id
-        await self.send_transcript(transcript, reply_to)
-        spoken = await speech.measure(stream.audio(), transcript, analysis)
-        await self.answer_spoken(spoken, reply_to, started.question_id,
-                                 started.metrics.model_dump(exclude_none=True) if started.metrics else None)
-
-    async def send_transcript(self, transcript: Transcript, reply_to: str | None) -> None:
-        await self.send(ws.TranscriptFinal(
-            text=transcript.text, duration_s=transcript.duration_s, reply_to=reply_to,
-            words=[ws.TranscriptWord(word=w.word.strip(), start=w.start, end=w.end, probability=w.probability)
-                   for w in transcript.words],
-        ))
-
-    async def answer_spoken(self, spoken: SpokenAnswer, reply_to: str | None, question_id: str | None,
-                            client_metrics: dict[str, Any] | None) -> None:
-        given = AnswerInput(
-            text=spoken.transcript.text, input_mode="voice", question_id=question_id, client_message_id=reply_to,
-            client_metrics=client_metrics, server_metrics={**self.camera_metrics(), **spoken.metrics},
-            on_interviewer_delta=self.delta_sender(reply_to),
-        )
-        await self.send_outcome(await self.services.interview.answer(self._bound(), given))
 
 
 @router.websocket("/ws/interview")

@@ -16,6 +16,7 @@ from app.db.models import Base, InterviewSession
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
 from app.db.repositories.assessments import AssessmentRepository, AttributeRepository
 from app.db.repositories.export import ExportRepository
+from app.db.repositories.latency import LatencyRepository
 from app.db.repositories.sessions import SessionRepository
 from app.db.repositories.statistics import SummaryFilters
 from app.errors import NotFound
@@ -83,6 +84,7 @@ class ExportService:
             record = _record(session, {
                 "questions": list(await sessions.questions(session_id)),
                 "answers": list(await AnswerRepository(db).for_session(session_id)),
+                "latencies": list(await LatencyRepository(db).for_session(session_id)),
                 "assessments": list(await AssessmentRepository(db).for_session(session_id)),
                 "checkins": list(await CheckInRepository(db).for_session(session_id)),
                 "telemetry": list(await TelemetryRepository(db).for_session(session_id)),

@@ -66,11 +66,17 @@ class StreamingTranscription:
         self._partial: asyncio.Task[None] | None = None
         self._partial_due = 0
         self._ended = False
+        self._shown_up_to = 0  # audio covered by the last transcript_partial
         self.passes = 0
 
     @property
     def duration_s(self) -> float:
         return self._samples / SAMPLE_RATE
+
+    @property
+    def transcribed_s(self) -> float:
+        """Audio covered by the last finished transcription pass (what the latest partial knows)."""
+        return self._shown_up_to / SAMPLE_RATE
 
     def audio(self) -> np.ndarray:
         if len(self._chunks) > 1:
@@ -110,6 +116,7 @@ class StreamingTranscription:
         except Exception:  # a failed display pass must not end the answer
             log.exception("streaming transcription pass failed")
             return
+        self._shown_up_to = max(self._shown_up_to, end)
         if self.on_partial is not None:
             await self.on_partial(join_words(self._settled_words() + words))
 

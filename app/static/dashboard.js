@@ -201,6 +201,48 @@ function renderFairness(fair) {
   box.replaceChildren(table);
 }
 
+const STAGE_LABELS = { turn_ms: "turn detected", transcript_ms: "transcript sent", coach_ms: "coach done",
+  question_ms: "question sent", first_audio_ms: "first audio sent" };
+const MODE_COLORS = { auto: "#2b6cb0", manual: "#9c6b00" };
+
+function renderLatency(latency) {
+  const box = document.getElementById("latency");
+  box.replaceChildren();
+  if (!latency || !latency.answers) { box.textContent = "no streamed spoken answers in this range"; return; }
+  const stages = Object.keys(STAGE_LABELS);
+  const modes = ["auto", "manual"].filter(m => stages.some(s => latency[m][s].n));
+  const values = modes.flatMap(m => stages.map(s => latency[m][s].p95)).filter(v => v !== null);
+  const xmax = Math.max(1600, ...values);
+  const W = 900, left = 130, right = 20, rowH = 16 * modes.length + 8, top = 10, bottom = 30;
+  const H = top + bottom + rowH * stages.length;
+  const x = v => left + Math.max(0, v) / xmax * (W - left - right);
+  const s = svg(W, H);
+  s.setAttribute("id", "latency-plot");
+  for (const t of niceTicks(0, xmax, 6)) {
+    s.appendChild(el("line", { x1: x(t), x2: x(t), y1: top, y2: H - bottom, stroke: "#e4e4e4" }));
+    s.appendChild(el("text", { x: x(t), y: H - 12, "text-anchor": "middle", fill: "#777" }, `${t} ms`));
+  }
+  for (const goal of [800, 1500]) {
+    s.appendChild(el("line", { x1: x(goal), x2: x(goal), y1: top, y2: H - bottom, stroke: "#c53030", "stroke-dasharray": "4 3" }));
+  }
+  stages.forEach((stage, i) => {
+    const y0 = top + i * rowH;
+    s.appendChild(el("text", { x: left - 8, y: y0 + rowH / 2 + 4, "text-anchor": "end" }, STAGE_LABELS[stage]));
+    modes.forEach((mode, k) => {
+      const cell = latency[mode][stage];
+      if (!cell.n) return;
+      const y = y0 + 4 + k * 16;
+      const p95 = el("rect", { class: "lat " + mode, x: x(0), y, width: x(cell.p95) - x(0), height: 12, fill: MODE_COLORS[mode], opacity: 0.35 });
+      p95.appendChild(el("title", {}, `${mode} ${STAGE_LABELS[stage]}: p95 ${cell.p95} ms (n ${cell.n})`));
+      const p50 = el("rect", { class: "lat " + mode, x: x(0), y, width: x(cell.p50) - x(0), height: 12, fill: MODE_COLORS[mode] });
+      p50.appendChild(el("title", {}, `${mode} ${STAGE_LABELS[stage]}: p50 ${cell.p50} ms (n ${cell.n})`));
+      s.append(p95, p50);
+      s.appendChild(el("text", { x: x(cell.p95) + 4, y: y + 10, fill: "#555" }, `${mode} ${Math.round(cell.p50)} / ${Math.round(cell.p95)}`));
+    });
+  });
+  box.appendChild(s);
+}
+
 async function refresh() {
   const status = document.getElementById("status");
   document.body.dataset.ready = "0";
@@ -221,6 +263,7 @@ async function refresh() {
     if (!metricSelect.options.length) for (const m of Object.keys(summary.metrics)) metricSelect.add(new Option(LABELS[m] || m, m));
     renderConsort(summary);
     renderMeans(summary);
+    renderLatency(summary.latency);
     renderMeans(summary, "rubric", summary.outcomes.rubric_scores);
     renderMeans(summary, "change", summary.outcomes.within_session_change);
     const bySelect = document.getElementById("by");
