@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             ws_per_message_deflate=False,
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=int(settings.edge.shutdown_grace_s),
+            # X-Forwarded-For/-Proto are believed only from these proxies (uvicorn's own middleware)
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         DrainingServer(config).run()
         return 0

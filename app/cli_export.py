@@ -50,13 +50,19 @@ async def _export(settings: Settings, args: argparse.Namespace, out: TextIO) -> 
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    if args.out == "-":
-        records = asyncio.run(_export(settings, args, sys.stdout))
-    else:
-        path = Path(args.out)
-        tmp = path.with_name(path.name + ".partial")
-        with tmp.open("w", encoding="utf-8", newline="") as out:
-            records = asyncio.run(_export(settings, args, out))
-        tmp.replace(path)  # a half-written export never sits under the requested name
+    tmp: Path | None = None
+    try:
+        if args.out == "-":
+            records = asyncio.run(_export(settings, args, sys.stdout))
+        else:
+            path = Path(args.out)
+            tmp = path.with_name(path.name + ".partial")
+            with tmp.open("w", encoding="utf-8", newline="") as out:
+                records = asyncio.run(_export(settings, args, out))
+            tmp.replace(path)  # a half-written export never sits under the requested name
+    except Exception as exc:  # noqa: BLE001 - reported, and the exit status says it failed
+        where = f"; what was written is in {tmp}" if tmp is not None and tmp.exists() else ""
+        print(f"export failed: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return 1
     print(f"exported {records} {'answers' if args.format == 'csv' else 'sessions'} to {args.out}", file=sys.stderr)
     return 0

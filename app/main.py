@@ -19,6 +19,7 @@ from app import __version__
 from app.api import report, research, rest, web, ws
 from app.api.container import build_services
 from app.api.errors import install_http_handlers
+from app.api.guards import HostGuard, parse_hosts
 from app.settings import Settings, get_settings
 
 
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    # Outermost: a request for a Host this service does not answer to goes no further.
+    app.add_middleware(HostGuard, allowed=parse_hosts(settings.allowed_hosts, settings.host))
     return app
 
 

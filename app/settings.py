@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -52,6 +52,8 @@ class LimitSettings(BaseModel):
     max_text_chars: int = Field(10_000, ge=1, description="longest text answer")
     max_client_metrics_keys: int = Field(32, ge=1)
     max_telemetry_data_bytes: int = Field(8_192, ge=16)
+    max_client_metric_bytes: int = Field(1_024, ge=16, description="largest value of one client metric (bytes of JSON)")
+    max_json_depth: int = Field(16, ge=4, le=100, description="deepest nesting of objects/arrays in a client message")
     outbox_replay_window: int = Field(500, ge=0, description="server messages kept for replay per session")
 
 
@@ -150,6 +152,26 @@ class SpeechMetricsSettings(BaseModel):
     acoustic_fillers: bool = Field(True, description="count filled pauses Whisper dropped, from acoustics")
 
 
+class TurnSettings(BaseModel):
+    """End-of-turn detection, barge-in and the silence prompt (env `TURNS__FIELD`; see docs/turn-taking.md)."""
+
+    enabled: bool = True
+    backend: Literal["smart-turn-v3", "silence"] = Field("smart-turn-v3", description="smart-turn-v3: Silero VAD + "
+                                                         "Smart Turn v3.2 at each pause; silence: VAD and max_pause_s only")
+    model_path: str | None = Field(None, description="Smart Turn .onnx; default the bundled smart-turn-v3.2-cpu.onnx")
+    threads: int = Field(1, ge=1, le=16, description="onnxruntime threads per end-of-turn inference")
+    concurrency: int = Field(1, ge=1, le=16, description="turn-model inferences running at once, all sessions")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability above which a 32 ms window is speech")
+    pause_s: float = Field(0.2, ge=0.064, le=2.0, description="silence after speech before the end-of-turn model is asked")
+    threshold: float = Field(0.95, gt=0, lt=1, description="end-of-turn probability at or above which the turn is over "
+                             "(Pipecat uses 0.5; higher cuts fewer thinking pauses and waits max_pause_s more often)")
+    max_pause_s: float = Field(3.0, ge=0.5, le=30.0, description="silence after speech that ends the turn whatever the model says")
+    use_transcript: bool = Field(True, description="a transcript ending in an open word (and, the, because...) is not over")
+    silence_prompt_s: float = Field(12.0, ge=0, description="no speech this long after the question: prompt once (0 = never)")
+    barge_in: bool = Field(True, description="in auto mode, candidate speech stops the interviewer's voice")
+    barge_in_speech_s: float = Field(0.6, ge=0.1, le=5.0, description="speech needed to interrupt (back-channels are shorter)")
+
+
 class EdgeSettings(BaseModel):
     """Limits at the socket's edge. Counts are per connection unless said otherwise."""
 
@@ -157,11 +179,23 @@ class EdgeSettings(BaseModel):
         default_factory=lambda: {
             "start_session": 10, "resume_session": 20, "user_answer": 30, "switch_style": 30, "checkin": 30,
             "telemetry": 240, "ping": 240, "end_session": 10, "audio_start": 30, "audio_end": 30,
-            "calibrate": 30, "video_frame": 1200, "*": 600,
+            "calibrate": 30, "video_frame": 1200, "binary": 3000, "*": 600,
         },
-        description="messages per minute per session (or socket before a session) and type; '*' for other types",
+        description="messages per minute per session (or socket before a session) and type ('binary': audio "
+                    "frames); '*' for other types",
     )
-    max_sockets_per_participant: int = Field(3, ge=1, description="open sockets per participant_id in this process")
+    max_sockets_per_session: int = Field(
+        3, ge=1, validation_alias=AliasChoices("max_sockets_per_session", "max_sockets_per_participant"),
+        description="open sockets bound to one session (proved by its resume token) in this process; "
+                    "a valid resume beyond it closes the oldest",
+    )
+    max_sockets_per_client: int = Field(64, ge=1, description="open sockets per client address in this process")
+    sessions_per_client_per_hour: int = Field(60, ge=1, description="new sessions per client address and hour "
+                                              "(token bucket, burst = the hourly allowance)")
+    max_unexpected_binary: int = Field(50, ge=1, description="binary frames outside audio_start..audio_end "
+                                       "before the socket is closed (1008); only the first is answered")
+    send_timeout_s: float = Field(30.0, gt=0, description="a send that cannot complete for this long (the client "
+                                  "does not read) closes the socket (1008)")
     idle_timeout_s: float = Field(600.0, gt=0, description="close a socket that sent nothing for this long")
     shutdown_grace_s: float = Field(25.0, gt=0, description="time in-flight turns get on SIGTERM")
 
@@ -241,7 +275,18 @@ class Settings(BaseSettings):
 
     allowed_origins: str = Field(
         "", alias="ALLOWED_ORIGINS",
-        description="comma-separated origins allowed to open the socket, besides the app's own; '*' allows any",
+        description="comma-separated origins allowed to open the socket, besides the allowed hosts on the "
+                    "request's scheme and port; '*' allows any",
+    )
+    allowed_hosts: str = Field(
+        "", alias="ALLOWED_HOSTS",
+        description="comma-separated Host header names answered (HTTP and WebSocket), besides localhost, "
+                    "127.0.0.1, ::1 and HOST; '*.example.org' matches subdomains, '*' allows any",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", alias="FORWARDED_ALLOW_IPS",
+        description="proxies whose X-Forwarded-For/-Proto uvicorn trusts (comma-separated IPs or networks, '*' "
+                    "any); passed to uvicorn by `python -m app serve`",
     )
     db: DatabaseSettings = DatabaseSettings()
     edge: EdgeSettings = EdgeSettings()
@@ -252,6 +297,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     stt: SttSettings = SttSettings()
     speech: SpeechMetricsSettings = SpeechMetricsSettings()
+    turns: TurnSettings = TurnSettings()
     privacy: PrivacySettings = PrivacySettings()
     study: StudySettings = StudySettings()
     assessment: AssessmentSettings = AssessmentSettings()

@@ -23,6 +23,7 @@ import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench._servers import LOAD_GENERATOR  # noqa: E402
 from tests.live_server import start_server  # noqa: E402
 
 ANSWER = ("In my last role I owned the on-call process. I wrote runbooks, I automated the paging rules and "
@@ -126,8 +127,7 @@ def main() -> None:
     pcm = load_voice_pcm()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "load.db"
-        server = start_server({"DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-                               "EDGE__MAX_SOCKETS_PER_PARTICIPANT": "1000"})
+        server = start_server({"DATABASE_URL": f"sqlite+aiosqlite:///{db}", **LOAD_GENERATOR})
         try:
             pid = server.process.pid
             rss = [rss_mb(pid)]

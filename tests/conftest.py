@@ -22,6 +22,8 @@ from app.main import create_app
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# Starlette's TestClient sends `Host: testserver`; the production default answers loopback names only.
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 PG_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Researcher endpoints need a token: Starlette's TestClient is not on the loopback interface.
 RESEARCH_TOKEN = "test-research-token"

@@ -59,17 +59,24 @@ def running_server(
 
 def start_server(
     env: dict[str, str], port: int | None = None, timeout: float = 120, app_factory: str | None = None,
-    factory: bool = True,
+    factory: bool = True, log_path: Path | None = None,
 ) -> LiveServer:
     """`python -m app serve`, or plain uvicorn on `app_factory` (e.g. a comparison app in a benchmark;
-    `factory=False`: an app object such as `app.main:app`)."""
+    `factory=False`: an app object such as `app.main:app`).
+
+    `log_path`: the server's stdout and stderr go to this file (for tests that read its log)."""
     port = port or free_port()
     full_env = {**os.environ, "LOG_LEVEL": "WARNING", "NVIDIA_API_KEY": "", **env}
     argv = [sys.executable, "-m", "app", "serve", "--port", str(port)]
     if app_factory is not None:
         argv = [sys.executable, "-m", "uvicorn", *(["--factory"] if factory else []), app_factory,
                 "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--ws-per-message-deflate", "false"]
-    process = subprocess.Popen(argv, cwd=ROOT, env=full_env)
+    log = log_path.open("ab") if log_path is not None else None
+    try:
+        process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None)
+    finally:
+        if log is not None:
+            log.close()  # the child holds its own descriptor
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -8,6 +8,7 @@ looks them up by, probes on /health, and a termination grace period that covers 
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import shlex
 from pathlib import Path
@@ -56,6 +57,15 @@ def _settings(env: dict[str, str]) -> Settings:
                 assert part in type(model).model_fields, f"unknown setting {key}"
                 model = getattr(model, part)
     return settings
+
+
+def served(host: str, env: dict[str, str]) -> bool:
+    """Whether an instance with this environment answers requests with this Host header."""
+    from app.api.guards import host_allowed, parse_hosts, split_host
+
+    allowed = parse_hosts(env.get("ALLOWED_HOSTS", "").replace("${PUBLIC_HOST:-localhost}", "localhost"),
+                          env.get("HOST", "0.0.0.0"))
+    return host_allowed(split_host(host)[0], allowed)
 
 
 def _check_serve_config(config: dict[str, Any], prefix: str) -> None:
@@ -123,7 +133,13 @@ def test_haproxy_balances_the_compose_instances_with_health_checks() -> None:
     apps = {name for name, s in services.items() if s.get("environment", {}).get("INFERENCE__BACKEND") == "ray"}
     assert {host for _, host, _ in servers} == apps
     assert all(port == "8000" for _, _, port in servers)
-    assert re.search(r"option httpchk GET /health", config)
+    check = re.search(r"http-check send meth GET uri (\S+) ver HTTP/1.1 hdr Host (\S+)", config)
+    assert check and check.group(1) == "/health" and "option httpchk" in config
+    app_env = next(s["environment"] for s in services.values() if s.get("environment", {}).get("INFERENCE__BACKEND"))
+    assert served(check.group(2), app_env)  # the instance answers the check's Host header
+    expect = re.search(r"http-check expect rstring (\S+)", config)
+    assert expect and re.search(expect.group(1), json.dumps({"status": "ok"}, separators=(",", ":")))
+    assert not re.search(expect.group(1), json.dumps({"status": "degraded"}, separators=(",", ":")))
     assert re.search(r"timeout tunnel (\d+)s", config)  # WebSocket connections outlive the HTTP timeouts
     tunnel = int(re.search(r"timeout tunnel (\d+)s", config).group(1))  # type: ignore[union-attr]
     assert tunnel >= Settings().edge.idle_timeout_s
@@ -145,10 +161,13 @@ def test_kubernetes_deployment_probes_and_grace_period() -> None:
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     port_names = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = _env(container["env"])
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         check = container[probe]["httpGet"]
         assert check["path"] == "/health" and check["port"] in port_names
-    env = _env(container["env"])
+        # kubelet sends Host: <pod IP>:<port> unless told otherwise, which the Host guard refuses.
+        host = _env(check["httpHeaders"])["Host"]
+        assert served(host, env)
     assert env["INFERENCE__BACKEND"] == "ray" and env["INFERENCE__DEPLOY"] == "false"
     _settings({k: v for k, v in env.items() if v})  # secrets come from the Secret
     pre_stop = container["lifecycle"]["preStop"]["exec"]["command"]

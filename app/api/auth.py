@@ -49,14 +49,30 @@ def is_loopback(host: str | None) -> bool:
         return False  # a name (e.g. Starlette's "testclient") is not an address on the loopback interface
 
 
-def forwarded_hosts(headers: Headers) -> list[str]:
-    """Addresses a proxy says the request came from (X-Forwarded-For, Forwarded: for=)."""
-    hosts = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for part in headers.get("forwarded", "").replace(",", ";").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "for" and value:
-            hosts.append(value.strip('"').rsplit(":", 1)[0] if value.count(":") == 1 else value.strip('"'))
-    return hosts
+def proxied_from_elsewhere(headers: Headers) -> bool:
+    """Whether proxy headers say the request did not start on this machine.
+
+    The client address itself comes from uvicorn, which applies X-Forwarded-For only from the
+    proxies in FORWARDED_ALLOW_IPS. This check only ever refuses: any `Forwarded` line (RFC 7239,
+    which uvicorn does not read, so its origin cannot be trusted), or any X-Forwarded-For line
+    naming a non-loopback address (a proxy uvicorn was not told to trust), means "not local".
+    """
+    if headers.getlist("forwarded"):
+        return True
+    for line in headers.getlist("x-forwarded-for"):
+        if not all(is_loopback(h) for h in line.split(",")):
+            return True
+    return False
+
+
+def local_caller(client_host: str | None, headers: Headers, forwarded_allow_ips: str = "127.0.0.1") -> bool:
+    """The loopback rule used when no RESEARCH_API_TOKEN is set (researcher endpoints, reports).
+
+    With FORWARDED_ALLOW_IPS=* any client could name 127.0.0.1 in X-Forwarded-For, so then no
+    caller counts as local and a token is needed."""
+    if "*" in {p.strip() for p in forwarded_allow_ips.split(",")}:
+        return False
+    return is_loopback(client_host) and not proxied_from_elsewhere(headers)
 
 
 def presented_token(headers: Headers) -> str | None:
@@ -72,7 +88,8 @@ def presented_token(headers: Headers) -> str | None:
     return None
 
 
-def authorize(configured: SecretStr | None, client_host: str | None, headers: Headers, path: str) -> Researcher:
+def authorize(configured: SecretStr | None, client_host: str | None, headers: Headers, path: str,
+              forwarded_allow_ips: str = "127.0.0.1") -> Researcher:
     """The access rule itself, free of FastAPI so it can be tested with any host and headers."""
     challenge = BASIC_CHALLENGE if path.rstrip("/") == "/dashboard" else BEARER_CHALLENGE
     secret = configured.get_secret_value() if configured is not None else ""
@@ -85,8 +102,9 @@ def authorize(configured: SecretStr | None, client_host: str | None, headers: He
         log.warning("refused %s from %s: %s", path, client_host, "no token" if token is None else "wrong token")
         raise Unauthorized("a research API token is required (Authorization: Bearer <token>)",
                            code="unauthorized", challenge=challenge)
-    # Behind a proxy every request comes from loopback; the proxy's headers tell the truth.
-    if is_loopback(client_host) and all(is_loopback(h) for h in forwarded_hosts(headers)):
+    # Behind a local proxy every connection comes from loopback: uvicorn has already replaced the
+    # address with the trusted proxy's X-Forwarded-For; other proxy headers only ever refuse.
+    if local_caller(client_host, headers, forwarded_allow_ips):
         return Researcher("loopback")
     log.warning("refused %s from %s: not loopback and RESEARCH_API_TOKEN is not set", path, client_host)
     raise Forbidden("researcher endpoints answer only to loopback clients until RESEARCH_API_TOKEN is set",
@@ -97,4 +115,5 @@ async def require_researcher(request: Request) -> Researcher:
     """FastAPI dependency guarding every researcher endpoint."""
     settings = request.app.state.services.settings
     host = request.client.host if request.client else None
-    return authorize(settings.research_api_token, host, request.headers, request.url.path)
+    return authorize(settings.research_api_token, host, request.headers, request.url.path,
+                     settings.forwarded_allow_ips)

@@ -117,7 +117,10 @@ class FramePump:
 
 
 class SpeechPump:
-    """Speaks texts in order, sentence by sentence; only `max_pending` texts wait (oldest skipped)."""
+    """Speaks texts in order, sentence by sentence; only `max_pending` texts wait (oldest skipped).
+
+    `interrupt` (barge-in) stops the utterance being sent and drops the waiting ones.
+    """
 
     def __init__(self, speech: VoiceService, max_pending: int, send: Send, send_error: SendError) -> None:
         self.speech = speech
@@ -126,6 +129,30 @@ class SpeechPump:
         self._pending: deque[tuple[int | None, str, str | None]] = deque(maxlen=max_pending)
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._current: int | None = None  # seq of the utterance being sent
+        self._current_active = False
+        self._sent = 0  # its chunks sent so far
+        self._stopped = False  # the current utterance was interrupted
+        self._playing_until = 0.0
+
+    @property
+    def playing_until(self) -> float:
+        return self._playing_until
+
+    def speaking(self) -> bool:
+        return self._current_active or bool(self._pending) or time.monotonic() < self._playing_until
+
+    def interrupt(self) -> tuple[int | None, int] | None:
+        if not self.speaking():
+            return None
+        if self._current_active or not self._pending:
+            seq, heard = self._current, self._sent
+        else:
+            seq, heard = self._pending[0][0], 0
+        self._pending.clear()
+        self._stopped = self._current_active
+        self._playing_until = 0.0
+        return seq, heard
 
     def say(self, seq: int | None, text: str, reply_to: str | None) -> None:
         self._pending.append((seq, text, reply_to))
@@ -140,18 +167,25 @@ class SpeechPump:
                 self._ready.clear()
                 continue
             seq, text, reply_to = self._pending.popleft()
+            self._current, self._current_active, self._sent, self._stopped = seq, True, 0, False
             try:
                 async for index, total, chunk in self.speech.stream(text):
+                    if self._stopped:
+                        break
                     await self._send(ws.SpeechAudio(
                         reply_to=reply_to, reply_to_seq=seq, chunk_index=index, last=index == total - 1,
                         text=chunk.text, sample_rate=chunk.sample_rate, audio=base64.b64encode(chunk.pcm16).decode(),
                     ))
+                    self._sent += 1
+                    self._playing_until = max(self._playing_until, time.monotonic()) + chunk.duration_s
             except DomainError as exc:  # e.g. engine_unavailable from a remote engine: typed, the session goes on
                 await self._send_error(exc, reply_to)
             except Exception:
                 log.exception("speech synthesis failed")
                 await self._send_error(DomainError("the interviewer's speech could not be synthesised",
                                                    code="tts_failed"), reply_to)
+            finally:
+                self._current_active = False
 
     async def aclose(self) -> None:
         await _cancel(self._task)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from app.api.auth import is_loopback, presented_token
+from app.api.auth import local_caller, presented_token
 from app.api.container import Services
 from app.errors import Unauthorized
 from app.services.report import ReportAccess, ReportService
@@ -24,7 +24,7 @@ Token = Annotated[str | None, Query(max_length=256, description="the session's r
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
             # Everything is inline; nothing may be fetched (the plots are inline SVG).
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                                       "base-uri 'none'; form-action 'none'"}
+                                       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"}
 
 
 def _svc(request: Request) -> Services:
@@ -47,7 +47,7 @@ async def _open(request: Request, session_id: str, token: str | None) -> tuple[R
         researcher = presented is not None and hmac.compare_digest(
             hashlib.sha256(presented.encode()).digest(), hashlib.sha256(configured.encode()).digest())
     else:
-        researcher = presented is None and is_loopback(host)
+        researcher = presented is None and local_caller(host, request.headers, _svc(request).settings.forwarded_allow_ips)
     if presented is None and not researcher:
         raise Unauthorized("the report needs the session's resume token (Authorization: Bearer <token> or ?token=)",
                            code="unauthorized")

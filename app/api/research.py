@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from app.api.auth import Researcher, require_researcher
 from app.api.container import Services
+from app.api.web import SECURITY_HEADERS
 from app.db.repositories.statistics import SummaryFilters
 from app.errors import NotFound
 from app.services.research import ResearchService
@@ -22,6 +23,9 @@ from app.services.research import ResearchService
 router = APIRouter(tags=["research"])
 Caller = Annotated[Researcher, Depends(require_researcher)]
 DASHBOARD_HTML = Path(__file__).with_name("dashboard.html")
+# Script and styles are files under /static (no 'unsafe-inline'); the page may not be framed.
+DASHBOARD_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                 "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 Since = Annotated[datetime | None, Query(description="sessions created at or after (ISO 8601)")]
 Until = Annotated[datetime | None, Query(description="sessions created before (ISO 8601)")]
@@ -41,9 +45,15 @@ def _params(**values: Any) -> dict[str, Any]:
 
 
 @router.get("/metrics/summary")
-async def metrics_summary(request: Request, _: Caller, since: Since = None, until: Until = None,
-                          style: Style = None) -> dict[str, Any]:
-    return await _svc(request).statistics.summary(SummaryFilters(since=since, until=until, style=style))
+async def metrics_summary(
+    request: Request, _: Caller, since: Since = None, until: Until = None, style: Style = None,
+    by: Annotated[str | None, Query(max_length=64, description="a self-reported attribute declared in the study "
+                                                                 "policy: every measure per value (fairness)")] = None,
+) -> dict[str, Any]:
+    filters = SummaryFilters(since=since, until=until, style=style)
+    summary = await _svc(request).statistics.summary(filters, by)
+    summary["latency"] = await _svc(request).latency.summary(filters)
+    return summary
 
 
 @router.get("/metrics/sessions")
@@ -121,5 +131,4 @@ async def delete_session(request: Request, session_id: str, who: Caller) -> Resp
 async def dashboard(_: Caller) -> HTMLResponse:
     """Self-contained page (no external scripts): plots drawn as SVG by its own script."""
     return HTMLResponse(DASHBOARD_HTML.read_text(encoding="utf-8"),
-                        headers={"Cache-Control": "no-store", "Content-Security-Policy":
-                                 "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"})
+                        headers={"Cache-Control": "no-store", **SECURITY_HEADERS, "Content-Security-Policy": DASHBOARD_CSP})

@@ -6,13 +6,13 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import text
 
 from app import __version__
 from app.api.container import Services
 from app.inference.device import gpu_report, resolve_device
-from app.schemas.ws import Group, Likert, protocol_schema
+from app.schemas.ws import Group, Likert, json_value_problem, protocol_schema
 from app.services.assessment.rubric import load_rubric
 
 router = APIRouter()
@@ -64,6 +64,14 @@ class CheckInRequest(BaseModel):
     group: Group | None = None
     id: str | None = Field(None, min_length=1, max_length=128, description="client message id (idempotency)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # The same edge rule as the socket: valid Unicode, no NUL, finite numbers, shallow.
+        if (problem := json_value_problem(data, 4)) is not None:
+            raise ValueError(problem)
+        return data
+
 
 class CheckInResponse(BaseModel):
     checkin_id: int
@@ -74,6 +82,7 @@ class CheckInResponse(BaseModel):
 async def post_checkin(request: Request, body: CheckInRequest) -> CheckInResponse:
     svc = services(request)
     await svc.interview.authenticate(body.session_id, body.resume_token)
+    svc.session_limits.check(body.session_id, "checkin")  # the socket's checkin limit, shared per session
     outcome = await svc.interview.checkin(body.session_id, body.confidence, body.stress, body.group, body.id)
     logged = outcome.messages[0]
     return CheckInResponse(checkin_id=logged.checkin_id, seq=logged.seq)  # type: ignore[union-attr]

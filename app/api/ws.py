@@ -16,22 +16,22 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.container import Services
 from app.api.errors import DATABASE_DOWN, database_unavailable, to_ws_error
-from app.api.guards import RateLimiter, origin_allowed, security_log
+from app.api.guards import RateLimiter, client_address, origin_allowed, security_log
 from app.api.media import FramePump, SpeechPump, decode_frame
-from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge
-from app.inference.audio import decode_audio, decode_base64
-from app.inference.stt.base import Transcript
+from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge, RateLimited
 from app.inference.workers import inference_owner
 from app.schemas import ws
+from app.services.answering import AnswerPorts
 from app.services.camera import CameraSession
-from app.services.interview import AnswerInput, Outcome
-from app.services.speech import SpeechService, SpokenAnswer
-from app.services.speech_stream import StreamingTranscription
+from app.services.interview import Outcome
+from app.services.metrics import check_client_metrics
+from app.services.safe_json import json_safe
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 _FINISHING = ("session_complete", "session_ended")
+_background: set[asyncio.Task[None]] = set()  # eviction closes in flight (kept referenced until done)
 
 
 def _describe_validation(exc: ValidationError) -> str:
@@ -45,32 +45,72 @@ def _describe_validation(exc: ValidationError) -> str:
 class Connection:
     """One client socket. Holds only which session it is bound to; the session lives in the database."""
 
-    def __init__(self, websocket: WebSocket, services: Services) -> None:
+    def __init__(self, websocket: WebSocket, services: Services, address: str = "unknown") -> None:
         self.websocket = websocket
         self.services = services
+        self.address = address  # the client's address as uvicorn resolved it (trusted proxies only)
         self.session_id: str | None = None
         self.session_open = False
-        self.participant_id: str | None = None
         self.limiter = RateLimiter(services.settings.edge.rate_limits_per_minute)
+        self.closing: tuple[int, str] | None = None  # set when the server decided to close: (code, reason)
+        self._waiting: asyncio.Task[Any] | None = None  # the receive loop, while it waits for a frame
+        self.unexpected_binary = 0
         self._send_lock = asyncio.Lock()
         self.tts = False  # the bound session asked for the interviewer's voice
         self.camera = CameraSession(services.settings.head_pose)
         self._frames: FramePump | None = None
         self._speaker: SpeechPump | None = None
-        self._listening: tuple[StreamingTranscription, ws.AudioStart] | None = None  # a streamed answer in progress
+        self.answers = services.answering.desk(AnswerPorts(
+            send=self.send, send_outcome=self.send_outcome, guarded=self.guarded, camera_metrics=self.camera_metrics,
+            delta_sender=self.delta_sender, voice=lambda: self._speaker, check_metrics=self._check_metrics,
+        ))
 
     async def send(self, message: ws.ServerMessage) -> None:
         if message.session_id is None and self.session_id is not None:
             message = message.model_copy(update={"session_id": self.session_id})
+        try:
+            text = message.model_dump_json()
+        except ValueError:  # e.g. a lone surrogate stored before the edge refused them: replaced, still sent
+            log.warning("a %s message needed cleaning to be sent (session=%s)", message.type, self.session_id)
+            text = json.dumps(json_safe(message.model_dump(mode="python")), default=str, ensure_ascii=False)
         async with self._send_lock:
-            if self.websocket.application_state != WebSocketState.CONNECTED:
+            if self.closing is not None or self.websocket.application_state != WebSocketState.CONNECTED:
                 return
             try:
-                await self.websocket.send_text(message.model_dump_json())
+                # uvicorn waits while the transport's buffer is full: a client that does not read
+                # holds one bounded buffer for at most send_timeout_s, then the socket is closed.
+                async with asyncio.timeout(self.services.settings.edge.send_timeout_s):
+                    await self.websocket.send_text(text)
+                self.answers.sent(message)
+            except TimeoutError:
+                security_log.warning("closing a socket that does not read (client=%s)", self.address)
+                self._decide_close(1008, "client does not read")
             except (WebSocketDisconnect, RuntimeError, OSError):
                 # The peer or a shutdown closed the socket; what was committed stays committed
                 # and the client gets it again by resuming with last_seq.
                 log.debug("send on a closed socket dropped (session=%s)", self.session_id)
+
+    def _decide_close(self, code: int, reason: str) -> None:
+        """Stop this socket: the receive loop closes it at once, or after the message in hand."""
+        self.closing = self.closing or (code, reason)
+        if self._waiting is not None and self._waiting is not asyncio.current_task():
+            self._waiting.cancel()  # only ever while it waits for a frame, never mid-message
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close from the server's side; a client that does not read cannot hold this up."""
+        self.closing = self.closing or (code, reason)
+        async with self._send_lock:
+            if self.websocket.application_state != WebSocketState.CONNECTED:
+                return
+            try:
+                await asyncio.wait_for(self.websocket.close(code=code, reason=reason), 1.0)
+            except (TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+                pass  # returning from the handler lets uvicorn drop the connection
+
+    async def evict(self) -> None:
+        """Another socket resumed this session beyond the cap: this, the oldest, gives way."""
+        await self.send_error(Conflict("this session was resumed on a newer connection", code="superseded"), None)
+        self._decide_close(1008, "session resumed elsewhere")
 
     async def send_outcome(self, outcome: Outcome, *, speak: bool = True) -> None:
         for message in outcome.messages:
@@ -82,7 +122,8 @@ class Connection:
     async def _after_send(self, message: ws.ServerMessage, speak: bool) -> None:
         """Camera and voice follow the conversation: a new question starts a new answer window."""
         if isinstance(message, ws.SessionStarted | ws.SessionResumed):
-            self.tts = message.tts
+            self.tts = self.answers.tts = message.tts
+            self.answers.mode = message.turn_detection
             if self.tts and self.services.voice is None:
                 await self.send_error(EngineUnavailable("speech was asked for but the text-to-speech engine is not "
                                                         "available; the interview goes on in text"), message.reply_to)
@@ -100,8 +141,7 @@ class Connection:
         self._speaker.say(seq, text, reply_to)
 
     async def aclose(self) -> None:
-        if self._listening is not None:
-            await self._listening[0].cancel()
+        await self.answers.aclose()
         for pump in (self._frames, self._speaker):
             if pump is not None:
                 await pump.aclose()
@@ -113,8 +153,20 @@ class Connection:
     async def run(self) -> None:
         idle_timeout = self.services.settings.edge.idle_timeout_s
         while True:
+            if self.closing is not None:
+                await self.close(*self.closing)
+                return
             try:
-                frame = await asyncio.wait_for(self.websocket.receive(), idle_timeout)
+                self._waiting = asyncio.current_task()
+                try:
+                    frame = await asyncio.wait_for(self.websocket.receive(), idle_timeout)
+                finally:
+                    self._waiting = None
+            except asyncio.CancelledError:
+                if self.closing is None:
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                continue
             except TimeoutError:
                 log.info("closing idle socket (session=%s)", self.session_id)
                 await self.websocket.close(code=1001, reason="idle timeout")
@@ -129,17 +181,24 @@ class Connection:
                 await self.on_bytes(frame["bytes"])
 
     async def on_bytes(self, data: bytes) -> None:
-        if self._listening is None:
-            await self.send_error(InvalidInput("binary frames are only accepted between audio_start and audio_end",
-                                               code="unexpected_binary"), None)
+        if not self.answers.listening and not self.answers.turn_over:
+            # Answered once; the rest are counted silently, and a flood closes the socket.
+            self.unexpected_binary += 1
+            if self.unexpected_binary == 1:
+                await self.send_error(InvalidInput("binary frames are only accepted between audio_start and audio_end",
+                                                   code="unexpected_binary"), None)
+            elif self.unexpected_binary > self.services.settings.edge.max_unexpected_binary:
+                security_log.warning("closing a socket that floods unexpected binary frames (client=%s)", self.address)
+                self._decide_close(1008, "too many unexpected binary frames")
             return
-        stream, started = self._listening
         try:
-            stream.push(data)
+            if not self.limiter.take("binary"):
+                limit = self.limiter.limit("binary")
+                security_log.warning("rate limited: type=binary limit=%d/min", limit)
+                raise RateLimited(f"too many audio frames: at most {limit} per minute", code="rate_limited")
+            self.answers.push(data)  # frames still in flight after the server ended the turn are dropped
         except DomainError as exc:  # the answer is dropped; the session goes on
-            self._listening = None
-            await stream.cancel()
-            await self.send_error(exc, started.id)
+            await self.send_error(exc, await self.answers.drop_stream())
 
     async def on_text(self, raw: str) -> None:
         reply_to: str | None = None
@@ -150,10 +209,15 @@ class Connection:
                 data: Any = json.loads(raw)
             except ValueError:
                 raise InvalidInput("message is not valid JSON", code="invalid_json") from None
+            except RecursionError:
+                raise InvalidInput("message is nested too deeply", code="invalid_json") from None
             if not isinstance(data, dict):
                 raise InvalidInput("message must be a JSON object", code="invalid_message")
-            if isinstance(data.get("id"), str) and len(data["id"]) <= 128:
+            problem = ws.json_value_problem(data, self.services.settings.limits.max_json_depth)
+            if isinstance(data.get("id"), str) and len(data["id"]) <= 128 and ws.json_value_problem(data["id"], 1) is None:
                 reply_to = data["id"]
+            if problem is not None:
+                raise InvalidInput(f"invalid message: {problem}", code="invalid_message")
             kind = data.get("type")
             if not isinstance(kind, str) or kind not in ws.CLIENT_TYPES:
                 raise InvalidInput(f"unknown message type {kind!r}", code="unknown_type")
@@ -162,7 +226,15 @@ class Connection:
                 message = ws.client_message_adapter.validate_python(data)
             except ValidationError as exc:
                 raise InvalidInput(f"invalid {kind}: {_describe_validation(exc)}") from None
-            await self.dispatch(message)
+        except DomainError as exc:
+            await self.send_error(exc, reply_to)
+            return
+        await self.guarded(self.dispatch(message), reply_to)
+
+    async def guarded(self, work: Awaitable[None], reply_to: str | None) -> None:
+        """Run the work of one message; a failure becomes a typed `error` reply and the socket goes on."""
+        try:
+            await work
         except DomainError as exc:
             await self.send_error(exc, reply_to)
         except DATABASE_DOWN as exc:
@@ -173,12 +245,21 @@ class Connection:
             await self.send_error(DomainError("internal error; the message was not processed", code="internal_error"),
                                   reply_to)
 
-    def _claim_participant(self, participant_id: str | None) -> None:
-        if participant_id == self.participant_id:
-            return
-        self.services.participants.acquire(participant_id)
-        self.services.participants.release(self.participant_id)
-        self.participant_id = participant_id
+    def _bind(self, session_id: str) -> None:
+        """This socket now holds the session's resume token; the oldest beyond the cap give way."""
+        if session_id != self.session_id:
+            self.services.session_sockets.release(self.session_id, self)
+        self.session_id = session_id
+        for other in self.services.session_sockets.bind(session_id, self):
+            task = asyncio.create_task(other.evict())
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    def _check_metrics(self, metrics: ws.ClientMetrics | None) -> dict[str, Any] | None:
+        client = metrics.model_dump(exclude_none=True) if metrics else None
+        limits = self.services.settings.limits
+        check_client_metrics(client, limits.max_client_metrics_keys, limits.max_client_metric_bytes)
+        return client
 
     def _bound(self) -> str:
         if self.session_id is None:
@@ -193,23 +274,25 @@ class Connection:
                     raise Conflict("this socket already runs a session; end it first", code="session_already_started")
                 if self.services.draining:
                     raise EngineUnavailable("the server is shutting down; start again in a moment", code="server_draining")
-                self._claim_participant(message.participant_id)
+                self.services.client_caps.new_session(self.address)
                 outcome, _token = await interview.start(message)
-                self.session_id, self.session_open = outcome.session_id, True
+                self._bind(outcome.session_id)
+                self.session_open = True
                 await self.send_outcome(outcome)
             case ws.ResumeSession():
                 outcome = await interview.resume(message)
-                self._claim_participant(outcome.messages[0].participant_id)  # type: ignore[union-attr]
-                self.session_id = outcome.session_id
+                self._bind(outcome.session_id)
                 self.session_open = outcome.messages[0].status == "active"  # type: ignore[union-attr]
                 await self.send_outcome(outcome, speak=False)  # replayed text is not read out again
             case ws.UserAnswer():
-                await self.on_answer(message)
+                await self.answers.answer(self._bound(), message)
             case ws.SwitchStyle():
                 await self.send_outcome(await interview.switch_style(self._bound(), message))
             case ws.CheckInMessage():
+                session_id = self._bound()
+                self.services.session_limits.check(session_id, "checkin")  # shared with POST /checkins
                 await self.send_outcome(
-                    await interview.checkin(self._bound(), message.confidence, message.stress, message.group, message.id)
+                    await interview.checkin(session_id, message.confidence, message.stress, message.group, message.id)
                 )
             case ws.Telemetry():
                 await self.send_outcome(await interview.telemetry(self._bound(), message))
@@ -224,9 +307,10 @@ class Connection:
             case ws.VideoFrame():
                 self.on_video_frame(message)
             case ws.AudioStart():
-                await self.on_audio_start(message)
+                await self.answers.audio_start(self._bound(), message)
+                self.unexpected_binary = 0
             case ws.AudioEnd():
-                await self.on_audio_end(message)
+                await self.answers.audio_end(message)
             case ws.Calibrate():
                 neutral = self.camera.calibrate(time.monotonic())
                 await self.send(ws.Calibrated(reply_to=message.id, yaw=round(neutral.yaw, 2),
@@ -258,97 +342,27 @@ class Connection:
 
         return send_delta
 
-    async def on_answer(self, message: ws.UserAnswer) -> None:
-        session_id = self._bound()
-        if (message.answer is None) == (message.audio is None):
-            raise InvalidInput("send exactly one of 'answer' (text) or 'audio'", code="invalid_message")
-        if message.audio is not None:
-            limits = self.services.settings.stt
-            data = decode_base64(message.audio, max_bytes=limits.max_audio_bytes)
-            audio = await asyncio.to_thread(decode_audio, data, max_seconds=limits.max_audio_seconds)
-            speech = self._speech()
-            transcript = await speech.transcribe_clip(audio)
-            await self.send_transcript(transcript, message.id)
-            await self.answer_spoken(await speech.measure(audio, transcript), message.id, message.question_id,
-                                     message.metrics.model_dump(exclude_none=True) if message.metrics else None)
-            return
-        assert message.answer is not None
-        given = AnswerInput(
-            text=message.answer, question_id=message.question_id, client_message_id=message.id,
-            client_metrics=message.metrics.model_dump(exclude_none=True) if message.metrics else None,
-            server_metrics=self.camera_metrics(), on_interviewer_delta=self.delta_sender(message.id),
-        )
-        await self.send_outcome(await self.services.interview.answer(session_id, given))
-
-    # --- spoken answers ---------------------------------------------------------------
-
-    def _speech(self) -> SpeechService:
-        if self.services.speech is None:
-            raise EngineUnavailable("spoken answers need the speech-to-text engine, which is not available")
-        self.services.speech.require_stt()
-        return self.services.speech
-
-    async def on_audio_start(self, message: ws.AudioStart) -> None:
-        self._bound()
-        speech = self._speech()
-        if self._listening is not None:
-            raise Conflict("an answer is already being streamed; send audio_end first", code="audio_already_started")
-        reply_to = message.id
-
-        async def partial(text: str) -> None:
-            await self.send(ws.TranscriptPartial(text=text, reply_to=reply_to))
-
-        stream = StreamingTranscription(speech.require_stt(), message.sample_rate, self.services.settings.stt, partial)
-        self._listening = (stream, message)
-
-    async def on_audio_end(self, message: ws.AudioEnd) -> None:
-        if self._listening is None:
-            raise Conflict("audio_end without audio_start", code="no_audio_stream")
-        stream, started = self._listening
-        self._listening = None
-        speech = self._speech()
-        analysis = speech.start_analysis(stream.end_input())  # overlaps the last transcription pass
-        try:
-            transcript = await stream.finish()
-        except BaseException:
-            if analysis is not None:
-                analysis.cancel()
-            raise
-        reply_to = message.id or started.id
-        await self.send_transcript(transcript, reply_to)
-        spoken = await speech.measure(stream.audio(), transcript, analysis)
-        await self.answer_spoken(spoken, reply_to, started.question_id,
-                                 started.metrics.model_dump(exclude_none=True) if started.metrics else None)
-
-    async def send_transcript(self, transcript: Transcript, reply_to: str | None) -> None:
-        await self.send(ws.TranscriptFinal(
-            text=transcript.text, duration_s=transcript.duration_s, reply_to=reply_to,
-            words=[ws.TranscriptWord(word=w.word.strip(), start=w.start, end=w.end, probability=w.probability)
-                   for w in transcript.words],
-        ))
-
-    async def answer_spoken(self, spoken: SpokenAnswer, reply_to: str | None, question_id: str | None,
-                            client_metrics: dict[str, Any] | None) -> None:
-        given = AnswerInput(
-            text=spoken.transcript.text, input_mode="voice", question_id=question_id, client_message_id=reply_to,
-            client_metrics=client_metrics, server_metrics={**self.camera_metrics(), **spoken.metrics},
-            on_interviewer_delta=self.delta_sender(reply_to),
-        )
-        await self.send_outcome(await self.services.interview.answer(self._bound(), given))
-
 
 @router.websocket("/ws/interview")
 async def interview_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
-    if not origin_allowed(websocket, services.allowed_origins):
-        security_log.warning("refused WebSocket origin (client=%s)", websocket.client.host if websocket.client else "?")
+    address = client_address(websocket.scope.get("client"))
+    if not origin_allowed(websocket.headers, websocket.url.scheme, services.allowed_origins, services.allowed_hosts):
+        security_log.warning("refused WebSocket origin (client=%s)", address)
         await websocket.close(code=1008)  # before accept: the handshake is answered with 403
         return
     await websocket.accept()
-    connection = Connection(websocket, services)
+    connection = Connection(websocket, services, address)
+    try:
+        services.client_caps.open_socket(address)
+    except DomainError as exc:
+        await connection.send_error(exc, None)
+        await connection.close(1013, "too many sockets from this address")
+        return
     inference_owner.set(uuid.uuid4().hex)  # engines share their workers fairly between connections
     try:
         await connection.run()
     finally:
-        services.participants.release(connection.participant_id)
+        services.client_caps.close_socket(address)
+        services.session_sockets.release(connection.session_id, connection)
         await connection.aclose()

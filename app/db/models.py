@@ -131,6 +131,25 @@ class Answer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class TurnLatency(Base):
+    """Stage times of one spoken answer, in ms after the end of the candidate's speech (VAD)."""
+
+    __tablename__ = "turn_latencies"
+    __table_args__ = (Index("ix_turn_latencies_session", "session_id"),)
+
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(32), _session_fk())
+    turn_detection: Mapped[str] = mapped_column(String(8))  # "auto" | "manual"
+    turn_reason: Mapped[str | None] = mapped_column(String(16))  # smart_turn | silence | audio_end
+    turn_probability: Mapped[float | None] = mapped_column(Float)
+    turn_ms: Mapped[float | None] = mapped_column(Float)  # turn detected (or audio_end received)
+    transcript_ms: Mapped[float | None] = mapped_column(Float)  # transcript_final sent
+    coach_ms: Mapped[float | None] = mapped_column(Float)  # the coach has replied
+    question_ms: Mapped[float | None] = mapped_column(Float)  # next question (or session_complete) sent
+    first_audio_ms: Mapped[float | None] = mapped_column(Float)  # first speech_audio of the reply sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AnswerAssessment(Base):
     """An answer's scores on the published rubric (app/data/rubric.json), one column per dimension."""
 

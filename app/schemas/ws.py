@@ -2,13 +2,53 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 Group = Literal["control", "treatment"]
+MAX_SAFE_INTEGER = 2**53 - 1  # beyond it JavaScript (and many JSON readers) round integers
+
+
+def json_value_problem(value: Any, max_depth: int) -> str | None:
+    """Why a parsed client JSON value cannot be stored and exported faithfully, or None.
+
+    Every string (keys too) must be valid Unicode without NUL (a lone surrogate from a `\\ud800`
+    escape cannot be encoded as UTF-8; PostgreSQL refuses NUL); every number finite and within
+    +-(2^53 - 1); nesting at most `max_depth` deep. Iterative, so depth costs no recursion.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return "strings must be valid Unicode (lone surrogate escapes are refused)"
+            if "\x00" in item:
+                return "strings must not contain NUL (\\u0000)"
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if abs(item) > MAX_SAFE_INTEGER:
+                return f"integers must be within +-{MAX_SAFE_INTEGER}"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "numbers must be finite (NaN and Infinity are not JSON)"
+        elif isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"objects and arrays may be nested at most {max_depth} deep"
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+    return None
 ClientId = Annotated[str, Field(min_length=1, max_length=128)]
 Likert = Annotated[int, Field(ge=1, le=7)]
+TurnDetection = Literal["auto", "manual"]
 
 
 class _Client(BaseModel):
@@ -28,6 +68,8 @@ class StartSession(_Client):
     job_description: str | None = Field(None, max_length=4000)
     question_count: int | None = Field(None, ge=1, le=20)
     tts: bool = False
+    turn_detection: TurnDetection = Field("manual", description="auto: the server decides when a streamed answer is "
+                                          "over (turn_detected), and candidate speech interrupts the interviewer's voice")
     mode: Literal["study", "practice"] = Field(
         "study", description="practice: someone practising alone (everything on, kept out of study summaries)")
     randomise: bool = Field(False, description="without a group: let the server assign one by block randomisation")
@@ -49,6 +91,7 @@ class ResumeSession(_Client):
     session_id: str = Field(min_length=1, max_length=64)
     resume_token: str = Field(min_length=1, max_length=128)
     last_seq: int | None = Field(None, ge=0)
+    turn_detection: TurnDetection = "manual"
 
 
 class ClientMetrics(BaseModel):
@@ -179,6 +222,7 @@ class SessionStarted(_Server):
     question_count: int
     participant_id: str | None = None
     tts: bool = False
+    turn_detection: TurnDetection = "manual"
 
 
 class SessionResumed(_Server):
@@ -194,6 +238,7 @@ class SessionResumed(_Server):
     replayed: int = 0
     replay_complete: bool = True
     tts: bool = False
+    turn_detection: TurnDetection = "manual"
 
 
 class InterviewerMessage(_Server):
@@ -338,6 +383,34 @@ class TranscriptFinal(_Server):
     duration_s: float
 
 
+class TurnDetected(_Server):
+    """Ephemeral, auto mode: the server decided the streamed answer is over (as if audio_end had come);
+    transcript_final and the answer replies follow. reply_to is the audio_start id."""
+
+    type: Literal["turn_detected"] = "turn_detected"
+    reason: Literal["smart_turn", "silence"] = Field(description="smart_turn: the end-of-turn model at a pause; "
+                                                     "silence: TURNS__MAX_PAUSE_S without speech")
+    silence_ms: int = Field(description="silence between the end of speech and the decision")
+    probability: float | None = Field(None, description="the end-of-turn model's last probability")
+
+
+class TurnState(_Server):
+    """Ephemeral, auto mode: what the server hears of the streamed answer (for the client's display)."""
+
+    type: Literal["turn_state"] = "turn_state"
+    state: Literal["speaking", "thinking_pause"]
+    probability: float | None = None
+
+
+class SpeechInterrupted(_Server):
+    """Durable: the candidate spoke over the interviewer, whose message reply_to_seq stops being spoken;
+    heard_chunks of its speech_audio chunks had been sent."""
+
+    type: Literal["speech_interrupted"] = "speech_interrupted"
+    reply_to_seq: int | None
+    heard_chunks: int
+
+
 class ErrorMessage(_Server):
     type: Literal["error"] = "error"
     code: str
@@ -364,6 +437,9 @@ ServerMessage = Annotated[
     | SpeechAudio
     | TranscriptPartial
     | TranscriptFinal
+    | TurnDetected
+    | TurnState
+    | SpeechInterrupted
     | ErrorMessage,
     Field(discriminator="type"),
 ]

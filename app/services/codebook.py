@@ -7,11 +7,14 @@ two cannot drift apart. Names are stable: analysts' scripts depend on them.
 from __future__ import annotations
 
 import bisect
+import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.services.metrics import CLIENT_FALLBACKS
+from app.services.safe_json import clean_text, json_safe
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Column:
 _SERVER = "server (speech engine on the uploaded audio)"
 _TEXT = "server (text analysis of the transcript or typed answer)"
 _CAMERA = "server (webcam head pose, MediaPipe Face Mesh)"
+_LATENCY = ("server monotonic clock; end of speech = arrival of the audio frame where the voice-activity detector "
+            "heard speech end (can be negative for manual turns ended before the speech did)")
 _EFFECTIVE = "effective value: the server's measurement when available, else the client's (see <name>_source)"
 
 COLUMNS: tuple[Column, ...] = (
@@ -99,6 +104,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("checkin_stress", "integer", "stress of that check-in", "Likert 1–7", [1, 7], "participant self-report"),
     Column("checkin_at", "datetime", "when that check-in was recorded (UTC)"),
     Column("checkin_offset_s", "number", "check-in time − answer time (negative = before the answer)", "s"),
+    Column("turn_detection", "string", "streamed spoken answers: who ended the turn (auto = the server's end-of-turn "
+           "detection, manual = the client's audio_end); empty for typed answers and uploaded clips", valid=["auto", "manual"]),
+    Column("turn_reason", "string", "what ended the turn: the end-of-turn model at a pause, the long-silence rule, "
+           "or the client's audio_end", valid=["smart_turn", "silence", "audio_end"]),
+    Column("turn_probability", "number", "the end-of-turn model's last probability that the turn was complete",
+           "probability", [0, 1], _LATENCY),
+    Column("latency_turn_ms", "number", "end of speech → turn detected (auto) or audio_end received (manual)", "ms",
+           [None, None], _LATENCY),
+    Column("latency_transcript_ms", "number", "end of speech → transcript_final sent", "ms", [None, None], _LATENCY),
+    Column("latency_coach_ms", "number", "end of speech → the coach had replied", "ms", [None, None], _LATENCY),
+    Column("latency_question_ms", "number", "end of speech → next question (or session_complete) sent", "ms",
+           [None, None], _LATENCY),
+    Column("latency_first_audio_ms", "number", "end of speech → first speech_audio of the interviewer's reply sent "
+           "(sessions with tts)", "ms", [None, None], _LATENCY),
     Column("coach_source", "string", "who wrote the interviewer's reply and tips", valid=["heuristic", "llm"]),
     Column("llm_model", "string", "LLM tried for this turn; empty when none was"),
     Column("llm_latency_ms", "number", "LLM call time (answered or not)", "ms", [0, None], "server clock"),
@@ -186,6 +205,9 @@ def answer_row(r: dict[str, Any], checkin: CheckInPoint | None) -> dict[str, Any
         "checkin_stress": checkin.stress if checkin else None,
         "checkin_at": checkin.at if checkin else None,
         "checkin_offset_s": round((checkin.at - r["created_at"]).total_seconds(), 3) if checkin else None,
+        "turn_detection": r.get("turn_detection"), "turn_reason": r.get("turn_reason"),
+        "turn_probability": r.get("turn_probability"),
+        **{f"latency_{stage}": r.get(stage) for stage in ("turn_ms", "transcript_ms", "coach_ms", "question_ms", "first_audio_ms")},
         "coach_source": r["coach_source"], "llm_model": r["llm_model"], "llm_latency_ms": r["llm_latency_ms"],
         "llm_attempts": coach.get("llm_attempts"), "coach_fallback_reason": coach.get("fallback_reason"),
         "tips_shown": r["tips_shown"], "tip_count": len(tips),
@@ -196,12 +218,28 @@ def answer_row(r: dict[str, Any], checkin: CheckInPoint | None) -> dict[str, Any
     return row
 
 
+# OWASP "CSV injection": a spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_RULE = ("text cells that begin with =, +, -, @, tab or carriage return are written with a leading ' "
+                 "(OWASP CSV injection defence: spreadsheets show them as text instead of running a formula); "
+                 "remove that one ' to get the stored value. Numbers are never prefixed.")
+
+
 def csv_value(value: Any) -> Any:
-    """Empty for missing (NA in R and pandas), true/false for booleans, ISO 8601 for times."""
+    """Empty for missing (NA in R and pandas), true/false for booleans, ISO 8601 for times;
+    text neutralised against formula injection; non-finite numbers are missing."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
+    if isinstance(value, str):
+        value = clean_text(value)
+        if value.startswith(FORMULA_PREFIXES):
+            return "'" + value
     return value

@@ -25,6 +25,7 @@ class StyleCard:
     follow_ups: dict[str, str]
     tip_prefix: str
     closing: str
+    silence_prompt: str = "Take your time — whenever you're ready."
     # "strong" | "partial" | "brief" -> acknowledgements that fit an answer of that kind
     acknowledgements_by_fit: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -112,6 +113,7 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
             follow_ups=dict(raw["follow_ups"]),
             tip_prefix=raw["tip_prefix"],
             closing=raw["closing"],
+            silence_prompt=raw.get("silence_prompt", StyleCard.silence_prompt),
             acknowledgements_by_fit={k: tuple(v) for k, v in raw.get("acknowledgements_by_fit", {}).items()},
         )
     questions = tuple(BankQuestion(**q) for q in _load_json(data_dir / "questions.json")["questions"])

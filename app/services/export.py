@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -16,11 +16,14 @@ from app.db.models import Base, InterviewSession
 from app.db.repositories.answers import AnswerRepository, CheckInRepository, TelemetryRepository
 from app.db.repositories.assessments import AssessmentRepository, AttributeRepository
 from app.db.repositories.export import ExportRepository
+from app.db.repositories.latency import LatencyRepository
 from app.db.repositories.sessions import SessionRepository
 from app.db.repositories.statistics import SummaryFilters
 from app.errors import NotFound
 from app.services.codebook import COLUMNS, CheckInPoint, answer_row, csv_value, nearest
+from app.services.safe_json import dumps_line, json_safe
 
+log = logging.getLogger(__name__)
 _PRIVATE = {"resume_token_hash"}
 
 
@@ -35,7 +38,28 @@ def row_to_dict(row: Base) -> dict[str, Any]:
 
 
 def _record(session: InterviewSession, children: dict[str, list[Any]]) -> dict[str, Any]:
-    return {"session": row_to_dict(session), **{k: [row_to_dict(r) for r in rows] for k, rows in children.items()}}
+    """One session and its rows; strings valid Unicode and numbers finite whatever was stored."""
+    return json_safe(
+        {"session": row_to_dict(session), **{k: [row_to_dict(r) for r in rows] for k, rows in children.items()}}
+    )  # type: ignore[no-any-return]
+
+
+def _ndjson_line(session: InterviewSession, children: dict[str, list[Any]]) -> str:
+    """One strict-JSON line; a row that still cannot be written costs only its own line."""
+    try:
+        return dumps_line(_record(session, children)) + "\n"
+    except Exception as exc:  # reported in the stream, the page goes on
+        log.exception("session %s could not be exported", session.id)
+        return dumps_line({"session": {"id": session.id}, "export_error": {
+            "code": "record_failed", "message": f"this session could not be written: {type(exc).__name__}"}}) + "\n"
+
+
+def export_failure(exc: BaseException, after: str | None) -> str:
+    """The last line of an NDJSON export that failed part-way: what happened and where to go on from."""
+    return dumps_line({"export_error": {
+        "code": "export_failed", "message": f"the export stopped early: {type(exc).__name__}",
+        "after": after, "resume": "request again with after=<this id> to get the rest",
+    }}) + "\n"
 
 
 class ExportService:
@@ -60,6 +84,7 @@ class ExportService:
             record = _record(session, {
                 "questions": list(await sessions.questions(session_id)),
                 "answers": list(await AnswerRepository(db).for_session(session_id)),
+                "latencies": list(await LatencyRepository(db).for_session(session_id)),
                 "assessments": list(await AssessmentRepository(db).for_session(session_id)),
                 "checkins": list(await CheckInRepository(db).for_session(session_id)),
                 "telemetry": list(await TelemetryRepository(db).for_session(session_id)),
@@ -81,19 +106,27 @@ class ExportService:
     async def sessions_ndjson(
         self, filters: SummaryFilters, cursor: tuple[datetime, str] | None, limit: int | None = None
     ) -> AsyncIterator[str]:
-        """One JSON line per session in (created_at, id) order; the last line's session.id pages on."""
+        """One JSON line per session in (created_at, id) order; the last line's session.id pages on.
+
+        Strict JSON (no NaN), valid UTF-8. If reading fails part-way, a last line
+        {"export_error": {..., "after": <last id written>}} says so, and the error is raised
+        again so that the HTTP response ends abnormally instead of looking complete.
+        """
         remaining = limit
         while remaining is None or remaining > 0:
             size = self.session_page if remaining is None else min(self.session_page, remaining)
-            async with self._sessionmaker() as db:
-                repo = ExportRepository(db)
-                page = list(await repo.session_page(filters, cursor, size))
-                if not page:
-                    return
-                children = await repo.children([s.id for s in page])
-            yield "".join(
-                json.dumps(_record(s, children[s.id]), ensure_ascii=False, separators=(",", ":")) + "\n" for s in page
-            )
+            try:
+                async with self._sessionmaker() as db:
+                    repo = ExportRepository(db)
+                    page = list(await repo.session_page(filters, cursor, size))
+                    if not page:
+                        return
+                    children = await repo.children([s.id for s in page])
+            except Exception as exc:
+                log.exception("NDJSON export failed after session %s", cursor[1] if cursor else None)
+                yield export_failure(exc, cursor[1] if cursor else None)
+                raise
+            yield "".join(_ndjson_line(s, children[s.id]) for s in page)
             cursor = (page[-1].created_at, page[-1].id)
             if remaining is not None:
                 remaining -= len(page)

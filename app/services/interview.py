@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +44,7 @@ from app.services.assessment.service import Assessor
 from app.services.assignment import block_assignment
 from app.services.coaching.base import Coach, CoachReply, TurnContext, TurnQuestion
 from app.services.content import Content
-from app.services.metrics import merge_metrics
+from app.services.metrics import check_client_metrics, merge_metrics
 from app.services.text_analysis import analyse
 from app.settings import CoachSettings, LimitSettings
 
@@ -83,6 +84,7 @@ class AnswerInput:
 class Outcome:
     session_id: str
     messages: list[ws.ServerMessage]
+    coach_done_at: float | None = None  # time.monotonic() when the coach had replied (answers only)
 
 
 class InterviewService:
@@ -234,6 +236,7 @@ class InterviewService:
                 resume_token=token, style=msg.style, group=group,  # type: ignore[arg-type]
                 styles=self.content.style_names,
                 question_count=count, participant_id=msg.participant_id, tts=msg.tts,
+                turn_detection=msg.turn_detection,
             )
             # The token is sent once and never stored in clear: the outbox copy is redacted.
             messages = self._emit(db, session, [started.model_copy(update={"resume_token": "<redacted>"})], msg.id)
@@ -268,7 +271,7 @@ class InterviewService:
                 styles=self.content.style_names, question_count=session.question_count, status=session.status,
                 participant_id=session.participant_id,
                 answered=answered, question=_question_payload(pending) if pending else None,
-                replayed=len(replay), replay_complete=complete, tts=session.tts,
+                replayed=len(replay), replay_complete=complete, tts=session.tts, turn_detection=msg.turn_detection,
             )
         return Outcome(session.id, [resumed, *replay])
 
@@ -279,8 +282,8 @@ class InterviewService:
             raise InvalidInput("the answer is empty", code="empty_answer")
         if len(text) > self.limits.max_text_chars:
             raise InvalidInput(f"the answer is longer than {self.limits.max_text_chars} characters", code="answer_too_long")
-        if given.client_metrics and len(given.client_metrics) > self.limits.max_client_metrics_keys:
-            raise InvalidInput(f"at most {self.limits.max_client_metrics_keys} client metrics per answer", code="too_many_metrics")
+        check_client_metrics(given.client_metrics, self.limits.max_client_metrics_keys,
+                             self.limits.max_client_metric_bytes)
         # Read phase: short transaction, no locks held while the coach (maybe an LLM) thinks.
         async with self._sessionmaker() as db, db.begin():
             found = await SessionRepository(db).with_current_question(session_id, replied_to=given.client_message_id)
@@ -326,9 +329,11 @@ class InterviewService:
         reply, assessment = await asyncio.gather(
             self.coach.reply(context), self.assessor.assess(scoring, baseline, previous_answer)
         )
+        coach_done = time.monotonic()  # the coach (and the scorer beside it) have replied
         try:
-            return await self._commit_answer(session_id, state, given, text, effective, server_metrics, reply,
-                                             policy.gives_tips, assessment, policy.gives_assessment)
+            outcome = await self._commit_answer(session_id, state, given, text, effective, server_metrics, reply,
+                                                policy.gives_tips, assessment, policy.gives_assessment)
+            return replace(outcome, coach_done_at=coach_done)
         except IntegrityError:
             # Same client id raced in on another socket: the other one won; answer with its replies.
             async with self._sessionmaker() as db, db.begin():
@@ -535,6 +540,26 @@ class InterviewService:
         if session is None or not hmac.compare_digest(session.resume_token_hash, _hash_token(resume_token)):
             raise Forbidden("unknown session or wrong resume token", code="invalid_resume_token")
 
+    async def speech_interrupted(self, session_id: str, reply_to_seq: int | None, heard_chunks: int,
+                                 reply_to: str | None) -> Outcome:
+        """The candidate spoke over the interviewer: a durable record that its voice stopped."""
+        async with self._sessionmaker() as db, db.begin():
+            session = await self._load(db, session_id, for_update=True)
+            SessionRepository(db).add_event(session_id, "speech_interrupted",
+                                            {"reply_to_seq": reply_to_seq, "heard_chunks": heard_chunks}, now())
+            messages = self._emit(db, session, [ws.SpeechInterrupted(reply_to_seq=reply_to_seq, heard_chunks=heard_chunks)],
+                                  reply_to)
+        return Outcome(session_id, messages)
+
+    async def silence_prompt(self, session_id: str, reply_to: str | None) -> Outcome:
+        """The candidate said nothing for a while after the question: one gentle prompt in the style's words."""
+        async with self._sessionmaker() as db, db.begin():
+            session = await self._load(db, session_id, for_update=True)
+            self._require_active(session)
+            text = self.content.styles[session.style].silence_prompt
+            SessionRepository(db).add_event(session_id, "silence_prompt", {}, now())
+            messages = self._emit(db, session, [ws.InterviewerMessage(text=text)], reply_to)
+        return Outcome(session_id, messages)
 
 
 def assessment_message(answer_id: int, a: Assessment) -> ws.AssessmentMessage:

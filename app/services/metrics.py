@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from app.errors import InvalidInput
 from app.services.text_analysis import TextAnalysis
 
 # effective name -> client field that may stand in when the server did not measure it
@@ -46,3 +48,17 @@ def merge_metrics(
             effective[name] = None
     effective["sources"] = sources
     return effective, server
+
+
+def check_client_metrics(client: dict[str, Any] | None, max_keys: int, max_value_bytes: int) -> None:
+    """Client metrics are kept as sent, so each is bounded: the count of keys, each name and each value."""
+    if not client:
+        return
+    if len(client) > max_keys:
+        raise InvalidInput(f"at most {max_keys} client metrics per answer", code="too_many_metrics")
+    for name, value in client.items():
+        if len(name) > 64:
+            raise InvalidInput("client metric names are at most 64 characters", code="metric_too_large")
+        if len(json.dumps(value, ensure_ascii=False).encode()) > max_value_bytes:
+            raise InvalidInput(f"client metric {name[:64]!r} is over {max_value_bytes} bytes of JSON",
+                               code="metric_too_large")

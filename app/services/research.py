@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app import __version__
 from app.db.models import AuditEntry, InterviewSession
 from app.services.assessment.rubric import load_rubric
-from app.services.codebook import COLUMNS
+from app.services.codebook import COLUMNS, CSV_TEXT_RULE
 from app.services.content import StudyPolicy
 from app.settings import Settings
 
@@ -93,7 +93,7 @@ class ResearchService:
             "row": "one answer (long/tidy form); empty cell = not measured (NA)",
             "unit_of_analysis_in_summary": "session (each session's mean per metric)",
             "encoding": {"delimiter": ",", "booleans": ["true", "false"], "datetimes": "ISO 8601, UTC",
-                         "missing": ""},
+                         "missing": "", "text": CSV_TEXT_RULE},
             "columns": [
                 {"name": c.name, "type": c.type, "unit": c.unit, "description": c.description,
                  "measured": c.measured, "valid": c.valid}

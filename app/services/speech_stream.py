@@ -69,11 +69,17 @@ class StreamingTranscription:
         self._partial_due = 0
         self._preview: list[Word] = []  # display-only words of the open window
         self._ended = False
+        self._shown_up_to = 0  # audio covered by the last transcript_partial
         self.passes = 0
 
     @property
     def duration_s(self) -> float:
         return self._samples / SAMPLE_RATE
+
+    @property
+    def transcribed_s(self) -> float:
+        """Audio covered by the last finished transcription pass (what the latest partial knows)."""
+        return self._shown_up_to / SAMPLE_RATE
 
     def audio(self) -> np.ndarray:
         if len(self._chunks) > 1:
@@ -119,6 +125,7 @@ class StreamingTranscription:
         keep = [w for w in self._preview if w.start >= window_s and w.end <= start_s + _PREVIEW_OVERLAP_S]
         self._preview = keep + [w for w in words if w.start >= window_s and (not keep or w.start >= keep[-1].end)]
         words = self._preview
+        self._shown_up_to = max(self._shown_up_to, end)
         if self.on_partial is not None:
             await self.on_partial(join_words(self._settled_words() + words))
 

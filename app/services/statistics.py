@@ -79,11 +79,27 @@ def _metric_block(moments: dict[str, Any]) -> dict[str, Any]:
 class StatisticsService:
     """Builds the `/metrics/summary` report and the dashboard's series."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], abandoned_after_minutes: int = 60) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], abandoned_after_minutes: int = 60,
+                 attributes: dict[str, tuple[str, ...]] | None = None) -> None:
         self._sessionmaker = sessionmaker
         self.abandoned_after_minutes = abandoned_after_minutes
+        self.attributes = attributes or {}
 
-    async def summary(self, filters: SummaryFilters) -> dict[str, Any]:
+    async def summary(self, filters: SummaryFilters, by: str | None = None) -> dict[str, Any]:
+        from app.services.outcomes import fairness, rubric_outcomes
+
+        if by is not None and by not in self.attributes:
+            raise InvalidInput(f"unknown attribute {by!r}; the study policy declares "
+                               f"{', '.join(sorted(self.attributes)) or 'none'}", code="unknown_attribute")
+        result = await self._summary(filters)
+        result["attributes"] = sorted(self.attributes)
+        async with self._sessionmaker() as db:
+            result["outcomes"] = await rubric_outcomes(db, filters)
+            if by is not None:
+                result["fairness"] = await fairness(db, filters, by, self.attributes[by])
+        return result
+
+    async def _summary(self, filters: SummaryFilters) -> dict[str, Any]:
         cutoff = datetime.now(UTC) - timedelta(minutes=self.abandoned_after_minutes)
         async with self._sessionmaker() as db:
             repo = StatisticsRepository(db)

@@ -97,3 +97,18 @@ def test_practice_sessions_have_everything_on_and_no_study_group(client: TestCli
     assert {"assessment", "tips"} <= {m["type"] for m in replies}
     record = client.get(f"/export/session/{started['session_id']}").json()
     assert record["session"]["mode"] == "practice"
+
+
+def test_a_study_link_may_ask_the_server_to_randomise(client: TestClient) -> None:
+    groups = []
+    for _ in range(4):  # one block of the shipped policy: two of each group
+        with client.websocket_connect("/ws/interview") as ws:
+            send(ws, type="start_session", style="neutral")
+            assert ws.receive_json()["code"] == "group_required"  # the policy still wants a group otherwise
+            ws.send_json({"type": "start_session", "style": "neutral", "randomise": True, "question_count": 1})
+            started = ws.receive_json()
+            assert started["type"] == "session_started"
+            groups.append(started["group"])
+        record = client.get(f"/export/session/{started['session_id']}").json()
+        assert record["session"]["assignment"] == "block_randomised" and record["session"]["mode"] == "study"
+    assert sorted(groups) == ["control", "control", "treatment", "treatment"]

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
@@ -41,12 +40,6 @@ def _session(client: TestClient, participant: str | None, texts: list[str], **fi
         replies = _finish(ws, texts, {"speakingRate": 150, "gaze": 0.7, "fillersPerMin": 2.0})
     questions = [first["text"]] + [m["text"] for m in replies if m["type"] == "question"]
     return started["session_id"], started["resume_token"], questions
-
-
-@pytest.fixture
-def anonymous(settings: Settings) -> TestClient:
-    """A client that sends no credentials of its own (the shared `client` carries the researcher token)."""
-    return TestClient(create_app(settings))
 
 
 def test_access_by_resume_token_or_researcher_and_nobody_else(client: TestClient, settings: Settings) -> None:
@@ -99,8 +92,8 @@ def test_html_holds_scores_strengths_priorities_transcripts_and_plots(client: Te
     assert set(data["plots"]) >= {"overall", "pace", "fillers", "eye_contact"}
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils: `make system-test-deps`")
 def test_pdf_text_holds_the_questions_and_scores(client: TestClient, tmp_path: Path) -> None:
+    assert shutil.which("pdftotext"), "poppler-utils is missing: `make system-test-deps` installs it"
     sid, token, questions = _session(client, "P-R2", [STRONG])
     response = client.get(f"/sessions/{sid}/report.pdf", params={"token": token})
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
@@ -150,3 +143,14 @@ def test_retry_question_asks_it_again_and_the_report_compares_attempts(client: T
     assert [a["attempt"] for a in attempts] == [1, 2]
     assert attempts[1]["overall"] > attempts[0]["overall"]
     assert "Questions you practised again" in client.get(f"/sessions/{sid}/report", params={"token": token}).text
+
+
+def test_a_session_ended_before_any_answer_still_has_a_report(client: TestClient) -> None:
+    with client.websocket_connect("/ws/interview") as ws:
+        started, _ = start(ws)
+        send(ws, type="end_session")
+        assert ws.receive_json()["type"] == "session_ended"
+    params = {"token": started["resume_token"]}
+    page = client.get(f"/sessions/{started['session_id']}/report", params=params)
+    assert page.status_code == 200 and "Nothing stood out yet" in page.text
+    assert client.get(f"/sessions/{started['session_id']}/report.pdf", params=params).content.startswith(b"%PDF")

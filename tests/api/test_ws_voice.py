@@ -48,6 +48,13 @@ def test_streamed_answer_is_transcribed_measured_and_answered(client: TestClient
     m = metrics["metrics"]
     assert m["sources"]["speaking_rate_wpm"] == "server" and 100 < m["speaking_rate_wpm"] < 200
     assert m["fillers"].get("um", 0) >= 1 and m["pitch_median_hz"] is not None
+    # A spoken answer's delivery is scored from these measures (issue 12): pace, fillers, pauses, intonation.
+    scored = messages[kinds.index("answer_metrics") + 1]
+    assert scored["type"] == "assessment" and scored["answer_id"] == metrics["answer_id"]
+    parts = scored["delivery_parts"]
+    assert None not in (parts["pace"], parts["fillers"], parts["pauses"], parts["intonation"])
+    assert parts["eye_contact"] is None and scored["scores"]["delivery"] is not None  # no camera in this test
+    assert f"{m['speaking_rate_wpm']:.0f} words/min" in scored["evidence"]["delivery"]
     assert kinds[-1] == "question"
 
 

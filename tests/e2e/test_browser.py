@@ -90,7 +90,7 @@ def type_answer(page: Page, text: str) -> None:
 
 
 def test_typed_answers_check_in_style_switch_and_resume(open_page: Any, server: str, artifacts: Path) -> None:
-    page = open_page("group=control&style=neutral&participant=P-e2e-typed&questions=3&tts=0&camera=0")
+    page = open_page("group=control&style=neutral&participant=P-e2e-typed&questions=3&tts=0&camera=0&handsfree=0")
     assert page.locator("#group-row").is_hidden(), "a study link's group is not offered for change"
     assert page.locator("#participant").input_value() == "P-e2e-typed"
     page.screenshot(path=str(artifacts / "setup.png"), full_page=True)
@@ -150,7 +150,7 @@ def test_typed_answers_check_in_style_switch_and_resume(open_page: Any, server: 
 
 
 def test_voice_answer_with_camera_and_spoken_questions(open_page: Any, server: str, media: Media, artifacts: Path) -> None:
-    page = open_page("group=treatment&style=supportive&participant=P-e2e-voice&questions=2")
+    page = open_page("group=treatment&style=supportive&participant=P-e2e-voice&questions=2&handsfree=0")
     page.click("#start")
     wait(page, "c.question !== null")
     # The question is read aloud: its PCM chunks are decoded, scheduled and played to the end.
@@ -246,7 +246,7 @@ NUDGE_SCENARIOS = """async () => {
 
 
 def test_live_nudges_follow_pace_and_fillers_but_not_pauses(open_page: Any) -> None:
-    page = open_page("camera=0&tts=0")
+    page = open_page("camera=0&tts=0&handsfree=0")
     shown = page.evaluate(NUDGE_SCENARIOS)
     assert shown["fast"] == ["pace_fast"]
     assert shown["steady"] == [] and shown["thinking"] == [], shown
@@ -279,7 +279,7 @@ CONTRAST = """() => {
 
 
 def test_keyboard_only_start_readable_contrast_and_narrow_screens(open_page: Any, artifacts: Path) -> None:
-    page = open_page("tts=0&camera=0&questions=1")
+    page = open_page("tts=0&camera=0&questions=1&handsfree=0")
     focused = []
     for _ in range(15):
         page.keyboard.press("Tab")

@@ -7,41 +7,25 @@ The page comes from the real app (TestClient) and is served to the browser with 
 from __future__ import annotations
 
 import io
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageStat
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Browser, Route
 
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_assessment import STRONG
 from tests.api.test_report import FILLERS, _session
-from tests.e2e.conftest import CHROMIUM
 from tests.e2e.test_browser import coach, open_page, type_answer, wait  # noqa: F401 (open_page is a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert shutil.which(CHROMIUM), "Debian's chromium is missing: `make system-test-deps` installs it"
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                               args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def test_report_renders_without_console_errors_and_shows_the_plots(browser: Browser, tmp_path: Path) -> None:
+def test_report_renders_without_console_errors_and_shows_the_plots(chromium: Browser, tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'report.db'}"
     settings = Settings(DATABASE_URL=url, NVIDIA_API_KEY=None, RESEARCH_API_TOKEN="t")  # type: ignore[call-arg]
     with TestClient(create_app(settings)) as client:
@@ -61,7 +45,7 @@ def test_report_renders_without_console_errors_and_shows_the_plots(browser: Brow
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name, viewport in (("desktop", {"width": 1200, "height": 900}), ("phone", {"width": 390, "height": 844})):
-        context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+        context = chromium.new_context(viewport=viewport)  # type: ignore[arg-type]
         page = context.new_page()
         problems: list[str] = []
         page.on("console", lambda m, out=problems: out.append(m.text) if m.type in ("error", "warning") else None)

@@ -52,16 +52,25 @@ def test_rate_limit_answers_rate_limited_and_the_session_goes_on(settings: Setti
         assert ws.receive_json()["type"] == "checkin_logged"
 
 
-def test_sockets_per_participant_are_capped(settings: Settings) -> None:
-    edge = EdgeSettings(max_sockets_per_participant=1)
+def test_sockets_per_session_are_capped_and_a_valid_resume_takes_over(settings: Settings) -> None:
+    edge = EdgeSettings(max_sockets_per_session=1)
     with _client(settings, edge=edge) as client:
         with client.websocket_connect("/ws/interview") as first:
-            start(first, participant_id="P-9")
+            started, _ = start(first, participant_id="P-9")
             with client.websocket_connect("/ws/interview") as second:
-                second.send_json({"type": "start_session", "style": "neutral", "group": "control", "participant_id": "P-9"})
-                assert second.receive_json()["code"] == "too_many_sockets"
-        with client.websocket_connect("/ws/interview") as third:
-            start(third, participant_id="P-9")
+                # Someone else may use the same participant label: a new session, not a lockout.
+                start(second, participant_id="P-9")
+                with client.websocket_connect("/ws/interview") as third:
+                    third.send_json({"type": "resume_session", "session_id": started["session_id"],
+                                     "resume_token": started["resume_token"]})
+                    assert third.receive_json()["type"] == "session_resumed"
+                    superseded = first.receive_json()
+                    assert superseded["code"] == "superseded"
+                    with pytest.raises(WebSocketDisconnect) as closed:
+                        first.receive_json()
+                    assert closed.value.code == 1008
+                    third.send_json({"type": "ping"})
+                    assert third.receive_json()["type"] == "pong"
 
 
 def test_idle_socket_is_closed(settings: Settings) -> None:

@@ -1,7 +1,8 @@
 """Fuzzing a real uvicorn: schema-generated messages, mutated JSON, random text and binary frames.
 
 After every fuzz message a `ping` with a fresh id must come back as `pong`; no reply may be an
-`internal_error`, and the only closes allowed are the documented ones (1009: frame too big).
+`internal_error`, and the only closes allowed are the documented ones (1009: frame too big; 1008: a flood of
+binary frames outside audio_start..audio_end).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from app.schemas.ws import client_message_adapter
 from tests.live_server import LiveServer, start_server
 from tests.schema_strategies import from_json_schema
 
-DOCUMENTED_CLOSES = {1009}
+# 1009: frame too big; 1008 after EDGE__MAX_UNEXPECTED_BINARY binary frames outside audio_start..audio_end
+DOCUMENTED_CLOSES = {1009: None, 1008: "too many unexpected binary frames"}
 BUDGET = {"messages": 0}
 
 
@@ -32,6 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = start_server({
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
         "EDGE__RATE_LIMITS_PER_MINUTE": json.dumps({"*": 10_000_000}),
+        "EDGE__SESSIONS_PER_CLIENT_PER_HOUR": "100000",  # the fuzzer starts many sessions from one address
         "LIMITS__MAX_MESSAGE_BYTES": str(256 * 1024),
     })
     yield live
@@ -68,8 +71,10 @@ class Probe:
                     return received
                 received.append(message)
         except ConnectionClosed as closed:
-            code = closed.rcvd.code if closed.rcvd else None
-            assert code in DOCUMENTED_CLOSES, f"undocumented close {code} after {str(frame)[:200]!r}"
+            code, reason = (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, "")
+            assert code in DOCUMENTED_CLOSES and DOCUMENTED_CLOSES[code] in {None, reason}, \
+                f"undocumented close {code} {reason!r} after {str(frame)[:200]!r}"
+            assert code == 1009 or isinstance(frame, bytes), frame
             self.reconnect()
             return []
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.orm import Session
 
-from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, TelemetryEvent
+from app.db.models import Answer, AskedQuestion, CheckIn, InterviewSession, TelemetryEvent, TurnLatency
 from tests.conftest import sync_url
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -49,7 +49,7 @@ def seed_study(url: str, n_sessions: int = 30, seed: int = 11, start: datetime =
                 if voice:
                     server |= {"speaking_rate_wpm": rate, "pause_ratio": pause, "asr_confidence": 0.9, "pitch_median_hz": 120.0}
                 client = None if voice else {"speakingRate": rate, "latencyMs": rng.uniform(500, 3000)}
-                db.add(Answer(
+                answer = Answer(
                     session_id=sid, asked_question_id=q.id, input_mode="voice" if voice else "text", text="a",
                     style=answer_style, word_count=60, speaking_rate_wpm=rate, pause_ratio=pause,
                     gaze=min(1.0, max(0.0, rng.gauss(0.7, 0.1))), filler_count=rng.randint(0, 5),
@@ -57,7 +57,16 @@ def seed_study(url: str, n_sessions: int = 30, seed: int = 11, start: datetime =
                     response_latency_ms=None if voice else client["latencyMs"],  # type: ignore[index]
                     server_metrics=server, client_metrics=client, tips=[{"kind": "pace_fast", "text": "t", "evidence": "e"}],
                     tips_shown=group == "treatment", coach_source="heuristic", interviewer_message="ok", created_at=at,
-                ))
+                )
+                db.add(answer)
+                if voice:  # stage times of a streamed spoken answer (ms after the end of speech)
+                    db.flush()
+                    auto = rng.random() < 0.5
+                    turn = rng.uniform(250, 3000) if auto else rng.uniform(-500, 1500)
+                    db.add(TurnLatency(answer_id=answer.id, session_id=sid, turn_detection="auto" if auto else "manual",
+                                       turn_reason="smart_turn" if auto else "audio_end", turn_ms=turn,
+                                       transcript_ms=turn + 200, coach_ms=turn + 260, question_ms=turn + 300,
+                                       first_audio_ms=turn + 550, created_at=at))
                 if k % 2 == 0:
                     db.add(CheckIn(session_id=sid, confidence=rng.randint(1, 7), stress=rng.randint(1, 7),
                                    style=answer_style, question_index=k, created_at=at + timedelta(seconds=30)))

@@ -35,6 +35,11 @@ def test_without_a_token_only_loopback_clients_are_served() -> None:
         authorize(None, "127.0.0.1", _headers(forwarded='for="203.0.113.9:4711"'), "/export/answers.csv")
     with pytest.raises(Forbidden):  # an empty token is no token
         authorize(SecretStr(""), "10.0.0.5", _headers(), "/metrics/summary")
+    with pytest.raises(Forbidden):  # two Forwarded lines are not merged: any of them refuses
+        authorize(None, "127.0.0.1", Headers(raw=[(b"forwarded", b"for=127.0.0.1"), (b"forwarded", b"for=8.8.8.8")]),
+                  "/export/answers.csv")
+    with pytest.raises(Forbidden):  # every proxy trusted: anyone could claim 127.0.0.1, so nobody is local
+        authorize(None, "127.0.0.1", _headers(), "/metrics/summary", forwarded_allow_ips="*")
 
 
 def test_with_a_token_every_client_needs_it_even_on_loopback() -> None:

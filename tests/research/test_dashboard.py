@@ -55,6 +55,8 @@ def test_dashboard_renders_plots_from_the_loopback_interface(clean_database: str
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("requestfailed", lambda r: errors.append(r.url))
+            # A Content-Security-Policy violation is reported as a console error (issue 14: no 'unsafe-inline')
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(base + "/dashboard")
             page.wait_for_selector("body[data-ready='1']", timeout=30_000)
             assert not errors, errors
@@ -64,6 +66,8 @@ def test_dashboard_renders_plots_from_the_loopback_interface(clean_database: str
             assert page.locator("#dist-plot rect.bar.control").count() > 0
             assert page.locator("#dist-plot rect.bar.treatment").count() > 0
             assert page.locator("#timeline-plot rect.day").count() > 0
+            assert page.locator("#latency-plot rect.lat.auto").count() == 10  # p50 and p95 of 5 stages
+            assert page.locator("#latency-plot rect.lat.manual").count() == 10
             assert "started" in page.locator("#consort").inner_text()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"dashboard-{_dialect(clean_database)}.png"), full_page=True)

@@ -17,6 +17,7 @@ from app.db.models import (
     InterviewSession,
     SessionEvent,
     TelemetryEvent,
+    TurnLatency,
 )
 from app.db.repositories.statistics import SummaryFilters
 
@@ -34,6 +35,8 @@ _ANSWER_COLUMNS = (
     AnswerAssessment.conciseness.label("score_conciseness"), AnswerAssessment.delivery.label("score_delivery"),
     AnswerAssessment.overall.label("score_overall"), AnswerAssessment.source.label("assessment_source"),
     AnswerAssessment.shown.label("assessment_shown"), AnswerAssessment.rubric_version,
+    TurnLatency.turn_detection, TurnLatency.turn_reason, TurnLatency.turn_probability, TurnLatency.turn_ms,
+    TurnLatency.transcript_ms, TurnLatency.coach_ms, TurnLatency.question_ms, TurnLatency.first_audio_ms,
 )
 
 
@@ -71,14 +74,15 @@ class ExportRepository:
     async def children(self, session_ids: list[str]) -> dict[str, dict[str, list[Any]]]:
         """Questions, answers, check-ins, telemetry and events of these sessions, grouped by session."""
         out: dict[str, dict[str, list[Any]]] = {
-            sid: {"questions": [], "answers": [], "assessments": [], "checkins": [], "telemetry": [], "events": []}
+            sid: {"questions": [], "answers": [], "assessments": [], "latencies": [], "checkins": [], "telemetry": [],
+                  "events": []}
             for sid in session_ids
         }
         tables: tuple[tuple[str, Any, Any], ...] = (
             ("questions", AskedQuestion, AskedQuestion.index), ("answers", Answer, Answer.id),
             ("assessments", AnswerAssessment, AnswerAssessment.answer_id),
             ("checkins", CheckIn, CheckIn.id), ("telemetry", TelemetryEvent, TelemetryEvent.id),
-            ("events", SessionEvent, SessionEvent.id),
+            ("events", SessionEvent, SessionEvent.id), ("latencies", TurnLatency, TurnLatency.answer_id),
         )
         for key, model, order in tables:
             stmt = select(model).where(model.session_id.in_(session_ids)).order_by(model.session_id, order)
@@ -92,6 +96,7 @@ class ExportRepository:
             select(*_ANSWER_COLUMNS)
             .join(InterviewSession, Answer.session_id == InterviewSession.id)
             .join(AskedQuestion, Answer.asked_question_id == AskedQuestion.id)
+            .outerjoin(TurnLatency, TurnLatency.answer_id == Answer.id)
             .outerjoin(AnswerAssessment, AnswerAssessment.answer_id == Answer.id)
             .where(Answer.id > after_id)
         )

@@ -79,6 +79,7 @@ class StatisticsRepository:
 
     @staticmethod
     def _session_filter(stmt: Select, filters: SummaryFilters) -> Select:  # type: ignore[type-arg]
+        stmt = stmt.where(InterviewSession.mode == "study")  # practice sessions are nobody's study data
         if filters.since is not None:
             stmt = stmt.where(InterviewSession.created_at >= filters.since)
         if filters.until is not None:
@@ -118,6 +119,7 @@ class StatisticsRepository:
         ps = (
             select(InterviewSession.group.label("grp"), agg)
             .join(InterviewSession, InterviewSession.id == agg.c.sid)
+            .where(InterviewSession.mode == "study")
             .cte("ps")
         )
         k = range(len(cols))

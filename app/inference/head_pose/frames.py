@@ -11,6 +11,8 @@ from PIL import Image, UnidentifiedImageError
 from app.errors import InvalidInput
 
 FORMATS = ("JPEG", "PNG", "WEBP")
+ORIENTATION_TAG = 0x0112
+TRANSPOSING = {5, 6, 7, 8}  # EXIF orientations that turn the image by 90 degrees
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
@@ -25,7 +27,11 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            width, height = Image.open(io.BytesIO(data), formats=FORMATS).size
+            header = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = header.size
+            # Phones and some webcams store the frame sideways with an EXIF Orientation tag;
+            # OpenCV applies it, so the upright frame has width and height swapped (5-8).
+            orientation = header.getexif().get(ORIENTATION_TAG, 1) if header.format == "JPEG" else 1
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidInput("frame is not a JPEG, PNG or WebP image", code="invalid_image") from None
     except (OSError, SyntaxError, ValueError):
@@ -33,6 +39,7 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     if width * height > max_pixels:
         raise InvalidInput(f"frame is {width}x{height}, over {max_pixels / 1e6:g} megapixels", code="frame_too_large")
     rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
-    if rgb is None or rgb.shape[:2] != (height, width):
+    upright = (width, height) if orientation in TRANSPOSING else (height, width)
+    if rgb is None or rgb.shape[:2] != upright:
         raise InvalidInput("frame image is corrupt or truncated", code="invalid_image")
     return rgb

@@ -216,5 +216,8 @@ class OpenAICompatibleChatClient:
             "last_latency_ms": round(self.last_latency_ms, 1) if self.last_latency_ms is not None else None,
         }
 
+    async def warm(self) -> None:
+        """A remote model: nothing to load (the first request opens the connection)."""
+
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -46,6 +46,7 @@ class RayCluster:
         self.applications: dict[str, str] = {}
         self.checked_at: float | None = None
         self._status_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def app_name(self, family: str) -> str:
         return f"{self.config.app_prefix}-{family}"
@@ -145,6 +146,12 @@ class RayCluster:
             except Exception as exc:  # noqa: BLE001
                 self.error = f"{type(exc).__name__}: {exc}"
 
+    def spawn(self, coroutine: Any) -> None:
+        """Run in the background, keeping a reference until done (the loop holds tasks weakly)."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def state(self) -> dict[str, Any]:
         return {
             "address": self.config.ray_address, "connected": self.connected, "error": self.error,
@@ -208,7 +215,7 @@ class RayEngine:
             self.busy_s += time.perf_counter() - started
             return result
         self.unavailable += 1
-        asyncio.get_running_loop().create_task(self.cluster.redeploy(self.family))
+        self.cluster.spawn(self.cluster.redeploy(self.family))
         raise EngineUnavailable(f"the {self.family.replace('_', ' ')} engine is unavailable "
                                 f"(Ray Serve: {type(last).__name__})") from None
 
@@ -244,8 +251,8 @@ class RaySpeechToText(RayEngine):
     family = "stt"
     name = "ray-serve"
 
-    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, quick: bool = False) -> Transcript:
-        result: Transcript = await self._call("transcribe", audio, prompt, quick)
+    async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
+        result: Transcript = await self._call("transcribe", audio, prompt, preview)
         return result
 
 

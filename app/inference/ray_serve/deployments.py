@@ -9,7 +9,9 @@ Application builders at the bottom (`stt_app`, ...) are the `import_path`s of de
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -53,8 +55,8 @@ class _Replica:
 
 @serve.deployment(name="stt")
 class SttReplica(_Replica):
-    """Speech to text. Full transcriptions are batched across sessions with @serve.batch when the
-    batch size is over 1 (on a GPU); streaming passes (`quick`) go straight through."""
+    """Speech to text. Final transcriptions are batched across sessions with @serve.batch when the
+    batch size is over 1 (on a GPU); preview passes (transcript_partial) go straight through."""
 
     async def __init__(self, config: dict[str, Any] | None = None, max_batch_size: int = 1, batch_wait_s: float = 0.01) -> None:  # type: ignore[misc]
         from app.inference.stt.factory import build_stt
@@ -70,15 +72,18 @@ class SttReplica(_Replica):
         self._transcribe_batch.set_batch_wait_timeout_s(batch_wait_s)  # type: ignore[attr-defined]
         await self._warm()  # the model loads once per replica, before it takes requests
 
-    async def transcribe(self, audio: np.ndarray, prompt: str | None = None, quick: bool = False) -> Transcript:
-        if quick or self.max_batch_size == 1 or prompt is not None:
-            return await self.engine.transcribe(audio, prompt=prompt, quick=quick)
-        result: Transcript = await self._transcribe_batch(audio)
-        return result
+    async def transcribe(self, audio: np.ndarray, prompt: str | None = None, preview: bool = False) -> Transcript:
+        started = time.perf_counter()
+        if preview or self.max_batch_size == 1:
+            result: Transcript = await self.engine.transcribe(audio, prompt=prompt, preview=preview)
+        else:
+            result = await self._transcribe_batch((audio, prompt))
+        # The time spent here, so that callers can tell the hop from the work (bench/scale.py).
+        return dataclasses.replace(result, extras={**result.extras, "replica_ms": round((time.perf_counter() - started) * 1000, 2)})
 
     @serve.batch(max_batch_size=1, batch_wait_timeout_s=0.01)
-    async def _transcribe_batch(self, audios: list[np.ndarray]) -> list[Transcript]:
-        return list(await asyncio.gather(*(self.engine.transcribe(a) for a in audios)))
+    async def _transcribe_batch(self, requests: list[tuple[np.ndarray, str | None]]) -> list[Transcript]:
+        return list(await asyncio.gather(*(self.engine.transcribe(audio, prompt=prompt) for audio, prompt in requests)))
 
 
 @serve.deployment(name="speech_metrics")

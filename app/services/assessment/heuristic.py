@@ -130,10 +130,17 @@ def first_match(sents: list[Sentence], pattern: re.Pattern[str]) -> Sentence | N
     return next((s for s in sents if pattern.search(s.lower)), None)
 
 
+# Habitual first-person actions ("I start by …", "I split …") in answers about how one works.
+_PRESENT_ACTION = re.compile(
+    r"\bi (?:first |then |also |always |usually |often |just )?(start|begin|read|write|split|pick|test|check|run|"
+    r"use|ask|break|review|build|add|try|list|plan|measure|profile|reproduce|fix|deliver|send|draw|explain|"
+    r"compare|prototype|automate|document|set|sit|talk|schedule|prioriti[sz]e|rank|define|write|go)\b")
+
+
 def actions(lower: str) -> list[str]:
     past = [m.group(0) for m in _PAST_ACTION.finditer(lower) if m.group(1) not in _NOT_ACTIONS]
     would = [m.group(0) for m in _WOULD_ACTION.finditer(lower) if m.group(1) not in _NOT_WOULD]
-    return past + would
+    return past + would + [m.group(0) for m in _PRESENT_ACTION.finditer(lower)]
 
 
 def _clamp(value: float) -> int:

@@ -84,6 +84,9 @@ class FallbackCoach:
             "llm": llm,
         }
 
+    async def warm(self) -> None:
+        """The LLM is remote: nothing to load."""
+
     async def aclose(self) -> None:
         if self.llm is not None:
             await self.llm.aclose()

@@ -151,5 +151,11 @@ class HeuristicCoach:
                          for t in heuristic_tips(context))
         return CoachReply(interviewer_message=acknowledgement, follow_up=follow_up, tips=tips, source="heuristic")
 
+    async def warm(self) -> None:
+        """Nothing to load."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "backend": "heuristic"}

@@ -97,5 +97,8 @@ class LlmCoach:
     def health(self) -> dict[str, Any]:
         return self.engine.health()
 
+    async def warm(self) -> None:
+        """The LLM is remote: nothing to load."""
+
     async def aclose(self) -> None:
         await self.engine.aclose()

@@ -1,5 +1,8 @@
 // One answer at a time, by voice (audio_start, PCM16 binary frames, audio_end) or by typing
-// (user_answer). The answer ends only when the candidate says so: no cut-off on silence.
+// (user_answer). Hands-free (turn_detection "auto", the default): the microphone opens when the
+// question arrives and stays open while the interviewer speaks (speaking over it interrupts it), and
+// the server says when the answer is over (turn_detected); Done ends it at once, as in manual mode,
+// where the answer ends only when the candidate says so.
 
 import { CAPTURE_RATE, MicRecorder } from "./audio.js";
 import { LiveNudges } from "./nudges.js";
@@ -13,12 +16,16 @@ export class Answering {
     this.ids = new Set();          // ids of this answer's messages, to match errors
     this.gaze = [];
     this.typingFrom = null;
+    this.handsFree = false;        // the session's turn_detection is "auto"
+    this.ctx.coach.interruptions = 0;
+    this.ctx.coach.turnStates = [];
     // The browser's voice processing (noise suppression, AGC, echo cancellation) is off by default:
     // it cost Whisper words on our recordings (AGC drove peaks to full scale), and nothing plays
     // while the microphone is open, so there is no echo to cancel. `?mic_processing=1` turns it on.
     const on = new URLSearchParams(location.search).get("mic_processing") === "1";
+    this.processing = { echoCancellation: on, noiseSuppression: on, autoGainControl: on };
     this.recorder = new MicRecorder({
-      processing: { echoCancellation: on, noiseSuppression: on, autoGainControl: on },
+      processing: this.processing,
       onFrame: (pcm) => {
         if (!this.streaming || !this.ctx.conn.sendNow(pcm)) return;
         this.ctx.coach.audioFrames += 1;
@@ -70,13 +77,39 @@ export class Answering {
     $("partial").replaceChildren();
     this.nudges.stop();
     this.setMode("ready");
+    this.showTurn(null);
+    if (this.handsFree) this.startVoice();
+  }
+
+  /** What the server hears: speaking, a thinking pause, the turn over. */
+  showTurn(text, kind = "") {
+    const box = $("turn-state");
+    box.textContent = text || "";
+    box.className = `turn-state ${kind}`;
+    box.hidden = !text;
+  }
+
+  turn(msg) {
+    this.ctx.coach.turnStates.push(msg.type === "turn_detected" ? "over" : msg.state);
+    if (this.mode !== "recording") return;
+    if (msg.type === "turn_state") {
+      if (msg.state === "speaking") this.showTurn("Listening…", "speaking");
+      else this.showTurn("Thinking pause — take your time", "pause");
+      return;
+    }
+    this.showTurn("Your turn is over — thank you", "over");
+    this.finishVoice({ byServer: true });
   }
 
   async startVoice() {
     if (this.mode !== "ready") return;
     const { conn, player, question, shownAt } = this.ctx;
-    player.stop(); // the interviewer stops talking when the candidate starts
-    player.muted = true; // and what is still arriving waits for "hear the question again"
+    if (!this.handsFree) {
+      player.stop(); // the interviewer stops talking when the candidate starts
+      player.muted = true; // and what is still arriving waits for "hear the question again"
+    }
+    // Hands-free, the interviewer's voice plays while the microphone is open: cancel its echo.
+    this.recorder.processing = this.handsFree ? { ...this.processing, echoCancellation: true } : this.processing;
     const startedAt = performance.now();
     this.setMode("starting", "Opening the microphone…");
     try {
@@ -111,23 +144,28 @@ export class Answering {
     this.lastMode = "voice";
     $("partial").replaceChildren();
     if (this.ctx.group() === "treatment") this.nudges.start(startedAt);
-    this.setMode("recording", "Listening… press Done when you have finished.");
-    $("done").focus();
+    this.setMode("recording", this.handsFree ? "Listening… answer when you are ready; press Done to finish early."
+      : "Listening… press Done when you have finished.");
+    if (this.handsFree) this.showTurn("Listening…", "speaking");
+    if (!this.handsFree) $("done").focus();
   }
 
-  async finishVoice() {
+  async finishVoice({ byServer = false } = {}) {
     if (this.mode !== "recording") return;
     this.setMode("processing", "Finishing…");
+    if (byServer) this.streaming = false; // the server has what it needs; stop sending at once
     await this.recorder.stop(); // the worklet's last frame is sent before audio_end
     this.streaming = false;
     this.ctx.player.muted = false;
-    const id = this.ctx.conn.nextId("audio_end");
-    this.ids.add(id);
     this.ctx.coach.voicedSeconds = this.nudges.voicedMs / 1000;
     this.nudges.stop();
-    if (!this.ctx.conn.sendNow({ type: "audio_end", id })) {
-      this.connectionLost();
-      return;
+    if (!byServer) {
+      const id = this.ctx.conn.nextId("audio_end");
+      this.ids.add(id);
+      if (!this.ctx.conn.sendNow({ type: "audio_end", id })) {
+        this.connectionLost();
+        return;
+      }
     }
     this.ctx.onEnded(performance.now());
     setText("interviewer", "");
@@ -181,6 +219,7 @@ export class Answering {
 
   answered() {
     this.ids.clear();
+    this.showTurn(null);
     this.setMode("answered", "");
   }
 

@@ -82,6 +82,7 @@ function applyUrlParams() {
   if (count) $("count").value = count;
   if (params.get("tts") === "0") $("tts").checked = false;
   if (params.get("camera") === "0") $("camera").checked = false;
+  if (params.get("handsfree") === "0") $("handsfree").checked = false;
 }
 
 async function startCamera() {
@@ -101,8 +102,9 @@ $("setup-form").addEventListener("submit", (ev) => {
   audioContext(); // unlock audio while we have the click
   const message = {
     type: "start_session", style: $("style").value, tts: $("tts").checked,
-    question_count: Number($("count").value) || undefined,
+    question_count: Number($("count").value) || undefined, turn_detection: $("handsfree").checked ? "auto" : "manual",
   };
+  conn.turnDetection = message.turn_detection;
   const group = params.get("group");
   if (!STUDY) message.mode = "practice";
   else if (group === "random" || (params.has("study") && !group)) message.randomise = true;
@@ -123,6 +125,9 @@ $("setup-form").addEventListener("submit", (ev) => {
 
 function enterInterview(msg) {
   state.group = msg.group;
+  answering.handsFree = msg.turn_detection === "auto";
+  conn.turnDetection = msg.turn_detection;
+  coach.turnDetection = msg.turn_detection;
   state.questionCount = msg.question_count;
   coach.session = conn.sessionId;
   coach.group = msg.group;
@@ -216,6 +221,14 @@ function onMessage(msg) {
     case "transcript_partial":
     case "transcript_final":
       answering.transcript(msg);
+      break;
+    case "turn_state":
+    case "turn_detected":
+      answering.turn(msg);
+      break;
+    case "speech_interrupted":
+      coach.interruptions += 1;
+      player.stop(); // the server stopped the interviewer's voice: so does the speaker
       break;
     case "head_pose":
       onHeadPose(msg);

@@ -61,7 +61,8 @@ export class Connection extends EventTarget {
   }
 
   resumeFields() {
-    return { session_id: this.stored.session_id, resume_token: this.stored.resume_token, last_seq: this.lastSeq };
+    return { session_id: this.stored.session_id, resume_token: this.stored.resume_token, last_seq: this.lastSeq,
+      turn_detection: this.turnDetection || "manual" };
   }
 
   scheduleReconnect() {

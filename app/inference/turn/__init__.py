@@ -1,0 +1,1 @@
+"""End-of-turn detection engines: voice activity and a semantic end-of-turn model."""
