@@ -130,10 +130,10 @@ class SttSettings(BaseModel):
     max_audio_seconds: float = Field(300.0, gt=0, description="longest spoken answer")
     max_audio_bytes: int = Field(10_000_000, ge=1024, description="largest encoded clip in user_answer.audio")
     partial_interval_s: float = Field(1.0, gt=0, le=2.0, description="audio between two transcript_partial passes")
-    commit_after_s: float = Field(4.0, ge=1.0, le=30.0, description="a streamed answer is cut into windows at the first "
+    commit_after_s: float = Field(12.0, ge=1.0, le=30.0, description="a streamed answer is cut into windows at the first "
                                   "pause after this much audio; each window is transcribed once, for good")
     cut_pause_s: float = Field(0.3, ge=0.1, le=2.0, description="a quiet stretch this long is a pause a window may end in")
-    force_cut_s: float = Field(20.0, ge=5.0, le=30.0, description="a window with no pause is cut at its quietest point here")
+    force_cut_s: float = Field(24.0, ge=5.0, le=30.0, description="a window with no pause is cut at its quietest point here")
     max_tokens_per_s: float = Field(8.0, ge=2.0, le=30.0, description="decoding stops after this many tokens per "
                                     "second of audio (fluent speech needs ~4): no repetition loops")
     filler_prompt: bool = Field(False, description="verbatim-style prompt that keeps some um/uh in the text; costs "

@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.inference.audio import SAMPLE_RATE, float_to_pcm16  # noqa: E402
+from app.inference.audio import SAMPLE_RATE, float_to_pcm16, pcm16_to_float  # noqa: E402
 from app.inference.speech_metrics.filled_pauses import MURMUR_RATIO, NASAL_END_RATIO  # noqa: E402
 from app.inference.speech_metrics.librosa_backend import measure  # noqa: E402
 from app.inference.stt.faster import FasterWhisperEngine  # noqa: E402
@@ -206,7 +206,8 @@ def part1_2(engine: FasterWhisperEngine) -> None:
     for clip in wer_clips:
         ref = content_words(clip.text)
         words += len(ref)
-        whole = rows[clip.name][1].text if clip.name in rows else asyncio.run(transcribe_windows(engine, clip.audio, STT)).text
+        as_wav = pcm16_to_float(float_to_pcm16(clip.audio))  # what a WAV clip carries, as the streams do
+        whole = asyncio.run(transcribe_windows(engine, as_wav, STT)).text
         fast = asyncio.run(stream(engine, clip.audio, 0.1, 0.0))
         slow = asyncio.run(stream(engine, clip.audio, 0.037, 4.0))
         identical += fast == slow == whole

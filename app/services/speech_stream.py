@@ -28,6 +28,8 @@ from app.services.speech_windows import PauseSegmenter, windows
 from app.settings import SttSettings
 
 log = logging.getLogger(__name__)
+_PREVIEW_SAMPLES = 6 * SAMPLE_RATE  # a preview pass hears at most the newest 6 s
+_PREVIEW_OVERLAP_S = 0.2
 
 
 async def _transcribe_window(stt: SpeechToText, audio: np.ndarray, start: int, end: int, preview: bool = False) -> list[Word]:
@@ -65,6 +67,7 @@ class StreamingTranscription:
         self._windows: list[asyncio.Task[list[Word]]] = []  # closed windows, in order
         self._partial: asyncio.Task[None] | None = None
         self._partial_due = 0
+        self._preview: list[Word] = []  # display-only words of the open window
         self._ended = False
         self._shown_up_to = 0  # audio covered by the last transcript_partial
         self.passes = 0
@@ -91,7 +94,8 @@ class StreamingTranscription:
         self._add(chunk)
         if self._samples >= self._partial_due and (self._partial is None or self._partial.done()):
             self._partial_due = self._samples + int(self.settings.partial_interval_s * SAMPLE_RATE)
-            start = self._segmenter.window_start
+            # Only the newest few seconds: a preview over a 20 s open window would cost as much as the final pass.
+            start = max(self._segmenter.window_start, self._samples - _PREVIEW_SAMPLES)
             if self._samples - start >= SAMPLE_RATE // 2:
                 self._partial = asyncio.create_task(self._display_pass(start, self._samples))
 
@@ -116,6 +120,11 @@ class StreamingTranscription:
         except Exception:  # a failed display pass must not end the answer
             log.exception("streaming transcription pass failed")
             return
+        # Earlier previews keep the words before this one's start (plus a little overlap it re-heard).
+        window_s, start_s = self._segmenter.window_start / SAMPLE_RATE, start / SAMPLE_RATE
+        keep = [w for w in self._preview if w.start >= window_s and w.end <= start_s + _PREVIEW_OVERLAP_S]
+        self._preview = keep + [w for w in words if w.start >= window_s and (not keep or w.start >= keep[-1].end)]
+        words = self._preview
         self._shown_up_to = max(self._shown_up_to, end)
         if self.on_partial is not None:
             await self.on_partial(join_words(self._settled_words() + words))

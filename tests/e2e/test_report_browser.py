@@ -77,7 +77,7 @@ def test_report_renders_without_console_errors_and_shows_the_plots(chromium: Bro
 
 def test_practice_end_screen_shows_scores_plots_links_and_retries_a_question(
         open_page: Any, artifacts: Path) -> None:  # noqa: F811 (the fixture imported above)
-    page = open_page("tts=0&camera=0&questions=1&participant=P-e2e-report")
+    page = open_page("tts=0&camera=0&questions=1&participant=P-e2e-report&handsfree=0")
     assert page.locator("#group-row").is_hidden(), "practising alone: no group picker"
     page.click("#start")
     wait(page, "c.question !== null")
@@ -88,7 +88,8 @@ def test_practice_end_screen_shows_scores_plots_links_and_retries_a_question(
         for _ in range(4):
             seen = coach(page, "answers")
             type_answer(page, text)
-            wait(page, f"c.answers > {seen} && (c.state === 'finished' || c.question.seq !== null)")
+            wait(page, f"c.answers > {seen} && (c.state === 'finished' || "
+                       "!document.querySelector('#answer-text').disabled)")
             page.wait_for_timeout(300)
             if coach(page, "state") == "finished":
                 return

@@ -113,7 +113,7 @@ def test_workers_interleave_owners() -> None:
 
 
 def test_cut_points_do_not_depend_on_how_audio_arrives() -> None:
-    audio = next(a for n, a, _ in corpus.carriers() if n == "piper")
+    audio = corpus.long_answer(90)
     whole = cut_points(audio, STT)
     segmenter = PauseSegmenter(STT)
     rng = np.random.default_rng(3)
@@ -122,7 +122,7 @@ def test_cut_points_do_not_depend_on_how_audio_arrives() -> None:
         size = int(rng.integers(100, 6000))
         segmenter.feed(audio[offset:offset + size])
         offset += size
-    assert whole and segmenter.cuts == whole
+    assert len(whole) >= 4 and segmenter.cuts == whole
     # every cut lies in a pause: quieter than the speech around it
     for cut in whole:
         around = audio[cut - 800:cut + 800]

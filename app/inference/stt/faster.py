@@ -35,6 +35,19 @@ def _content_frames(features: np.ndarray) -> int:
     return int(used[-1]) + 1 if used.size else 0
 
 
+_SPEECH_MARGIN = SAMPLE_RATE // 2  # audio kept either side of the speech Silero VAD found
+
+
+def _speech_span(audio: np.ndarray) -> tuple[int, int] | None:
+    """First speech onset - 0.5 s to last offset + 0.5 s (samples), or None when Silero VAD hears no speech."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps  # local: heavy import
+
+    chunks = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=500, speech_pad_ms=200))
+    if not chunks:
+        return None
+    return max(0, chunks[0]["start"] - _SPEECH_MARGIN), min(audio.size, chunks[-1]["end"] + _SPEECH_MARGIN)
+
+
 def _short_window_model(min_frames: int) -> type:
     """WhisperModel whose encoder window is 3x the audio in it, never under `min_frames` nor over 30 s.
 
@@ -123,6 +136,16 @@ class FasterWhisperEngine:
 
     def _decode(self, model: Any, audio: np.ndarray, prompt: str | None, multilingual: bool,
                 duration: float) -> tuple[list[Word], str]:
+        offset = 0.0
+        if self.settings.vad:
+            # Silero VAD decides whether there is speech and where it starts and ends; the speech is then
+            # decoded whole. faster-whisper's own vad_filter also cuts out every pause inside and joins the
+            # pieces, which cost a third more word errors on unseen voices (0.096 vs 0.072 pooled WER).
+            span = _speech_span(audio)
+            if span is None:
+                return [], "en"
+            start, end = span
+            audio, offset = audio[start:end], start / SAMPLE_RATE
         segments, info = model.transcribe(
             audio.astype(np.float32, copy=False),
             language=(self.settings.language or None) if multilingual else "en",
@@ -132,8 +155,7 @@ class FasterWhisperEngine:
             condition_on_previous_text=False,
             temperature=0.0,
             max_new_tokens=min(440, 16 + int(self.settings.max_tokens_per_s * min(30.0, duration))),
-            vad_filter=self.settings.vad,
-            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+            vad_filter=False,
         )
         words: list[Word] = []
         for segment in segments:  # the generator decodes as it is iterated: keep this in the worker
@@ -142,7 +164,7 @@ class FasterWhisperEngine:
                 # filler prompt otherwise invites a "Thank you." over applause or breath at the end.
                 continue
             for w in segment.words or ():
-                words.append(Word(w.word, round(w.start, 3), round(w.end, 3), round(w.probability, 3)))
+                words.append(Word(w.word, round(w.start + offset, 3), round(w.end + offset, 3), round(w.probability, 3)))
         return words, info.language
 
     async def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, preview: bool = False) -> Transcript:
