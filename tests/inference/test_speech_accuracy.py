@@ -64,7 +64,7 @@ def _filler_score(stt: FasterWhisperEngine, clips: list, prompt: object, acousti
     return score_fillers(found, expected)
 
 
-# The development recordings chose the detector's thresholds (bench/stt_validity.py: 0.86 / 0.75 here):
+# The development recordings helped choose the detector's thresholds (bench/stt_validity.py: 1.00 / 0.78 here):
 # a regression check, not an accuracy claim. The left-out figures are in test_speech_validity.py.
 def test_filler_counts_on_the_development_recordings(stt: FasterWhisperEngine, filler_clips: list) -> None:
     recall, precision = _filler_score(stt, filler_clips, "default", acoustic=True)
