@@ -48,8 +48,22 @@ def _full_session(client: TestClient) -> str:
     return str(started["session_id"])
 
 
+def _spoken_answer_stage_times(url: str, session_id: str) -> None:
+    """turn_latencies rows come only from spoken answers (a typed session has none): add one, as the voice path would."""
+    engine = create_sync_engine(sync_url(url))
+    try:
+        with engine.begin() as conn:
+            answer_id = conn.execute(text("SELECT min(id) FROM answers WHERE session_id = :s"), {"s": session_id}).scalar_one()
+            conn.execute(text("INSERT INTO turn_latencies (answer_id, session_id, turn_detection, turn_reason, turn_ms, created_at)"
+                              " VALUES (:a, :s, 'manual', 'audio_end', 12.0, CURRENT_TIMESTAMP)"), {"a": answer_id, "s": session_id})
+    finally:
+        engine.dispose()
+
+
 def test_delete_erases_every_row_and_is_idempotent(client: TestClient, clean_database: str) -> None:
     keep, gone = _full_session(client), _full_session(client)
+    for session_id in (keep, gone):
+        _spoken_answer_stage_times(clean_database, session_id)
     assert set(CHILD_TABLES) >= {"asked_questions", "answers", "checkins", "telemetry_events", "session_events",
                                  "outbox_messages"}
     for table in CHILD_TABLES:
