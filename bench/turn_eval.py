@@ -100,15 +100,19 @@ def recordings() -> list[tuple[str, np.ndarray]]:
 
 def piper_sentences(sentences: tuple[str, ...] = SENTENCES) -> list[tuple[str, np.ndarray]]:
     import soxr
+    from piper import SynthesisConfig
 
-    from app.inference.tts.piper_engine import PiperTts, default_voice
+    from app.inference.tts.piper_engine import _load_voice, default_voice
 
-    tts = PiperTts(*default_voice())
+    voice = _load_voice(*default_voice(), False)
+    # No sampling noise: the same sentences give the same audio on every run, so figures and tests repeat.
+    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    rate = int(voice.config.sample_rate)
     out = []
     for i, sentence in enumerate(sentences):
-        chunk = tts.synthesize_sync(sentence)
-        pcm = np.frombuffer(chunk.pcm16, "<i2").astype(np.float32) / 32768
-        out.append((f"piper-{i:02d}", soxr.resample(pcm, chunk.sample_rate, SAMPLE_RATE).astype(np.float32)))
+        pcm16 = b"".join(c.audio_int16_bytes for c in voice.synthesize(sentence, config))
+        pcm = np.frombuffer(pcm16, "<i2").astype(np.float32) / 32768
+        out.append((f"piper-{i:02d}", soxr.resample(pcm, rate, SAMPLE_RATE).astype(np.float32)))
     return out
 
 
