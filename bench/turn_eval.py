@@ -7,7 +7,9 @@ Each utterance (a recording, or a sentence spoken by the bundled Piper voice) is
 * after each inner word (a word boundary from faster-whisper's word times), followed by 1-3 s of room
   noise: an **incomplete** answer with a thinking pause, which must not be cut before the pause ends.
 
-The transcript veto gets the words that end before the cut (what a streaming transcript would know).
+When the model says "over", the sample's audio up to that moment is transcribed the way the service
+does it at a pause (`Settler`); unless that transcript ends a sentence the turn goes on.
+The time that transcription took on this machine is added to the decision's delay.
 Run: `python -m bench.turn_eval [--backend smart-turn-v3|silence] [--pause-s 0.2] [--threshold 0.5] [--no-piper]`.
 """
 
@@ -25,7 +27,7 @@ from app.services.turns import detect_offline
 from app.settings import SttSettings, TurnSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH_DIRS = (ROOT / "tests" / "data" / "speech", (ROOT / ".." / "shared" / "data" / "speech").resolve())
+SPEECH_DIRS = (ROOT / "tests" / "data" / "speech",)
 NOISE_DBFS = -60.0
 COMPLETE_TAIL_S = 4.0
 GOAL_DELAY_S = 1.0
@@ -169,17 +171,46 @@ class Result:
     probability: float | None
 
 
-def run(engine: TurnEngine, samples: list[Sample], settings: TurnSettings) -> list[Result]:
+class Settler:
+    """The transcript the service reads at a pause (`StreamingTranscription.settle`): a display pass of the
+    service's faster-whisper over the newest 6 s of the open window (windows cut at pauses as the service
+    cuts them). The live service decides only when that pass is done, so its time on this machine is kept
+    (`last_s`) and added to the decision's delay."""
+
+    def __init__(self) -> None:
+        from app.inference.stt.faster import FasterWhisperEngine
+
+        self.settings = SttSettings()
+        self.stt = FasterWhisperEngine(self.settings)
+        self.stt.transcribe_sync(np.zeros(SAMPLE_RATE, np.float32) + 1e-3)  # load the model outside the timing
+        self.last_s = 0.0
+
+    def __call__(self, audio: np.ndarray) -> str:
+        from app.services.speech_windows import cut_points
+
+        cuts = cut_points(audio, self.settings)
+        start = max(cuts[-1] if cuts else 0, audio.size - 6 * SAMPLE_RATE)
+        started = time.perf_counter()
+        text = self.stt.transcribe_sync(audio[start:], prompt="", preview=True).text
+        self.last_s = time.perf_counter() - started
+        return text
+
+
+def run(engine: TurnEngine, samples: list[Sample], settings: TurnSettings, settler: Settler | None = None) -> list[Result]:
+    """`settler`: the transcript evidence (None: the model and the VAD only)."""
     results = []
     for s in samples:
-        def text_at(t: float, s: Sample = s) -> str:
-            return " ".join(w.text for w in s.words if w.start < t)  # every word begun before the speech ended
-
-        decision, tracker = detect_offline(engine, s.audio, settings, text_at=text_at)
+        if settler is not None:
+            settler.last_s = 0.0
+        decision, tracker = detect_offline(engine, s.audio, settings, settle=settler)
         # A decision in a pause before the cut ends the turn too early (a natural mid-sentence pause).
         early = decision is not None and decision.speech_end_s < s.cut_s - EARLY_SLACK_S
-        results.append(Result(s, decision is not None, early, decision.reason if decision else None,
-                              round(decision.at_s - decision.speech_end_s, 3) if decision else None, tracker.probability))
+        delay = None
+        if decision is not None:
+            waited = settler.last_s if settler is not None and decision.reason == "smart_turn" else 0.0
+            delay = round(decision.at_s - decision.speech_end_s + waited, 3)
+        results.append(Result(s, decision is not None, early, decision.reason if decision else None, delay,
+                              tracker.probability))
     return results
 
 
@@ -216,6 +247,7 @@ def main() -> None:
                             use_transcript=not args.no_transcript)
     engine = SmartTurnEngine(settings) if args.backend == "smart-turn-v3" else SileroTurnEngine(settings)
     started = time.perf_counter()
+    settler = Settler()
     real = utterances(recordings())
     synthetic = [] if args.no_piper else utterances(piper_sentences())
     print(f"speech from {speech_dir()}; {len(real)} recordings, {len(synthetic)} synthetic sentences "
@@ -223,7 +255,7 @@ def main() -> None:
     for label, utts in (("recordings", real), ("piper", synthetic), ("all", real + synthetic)):
         if not utts:
             continue
-        results = run(engine, build_set(utts), settings)
+        results = run(engine, build_set(utts), settings, None if args.no_transcript else settler)
         print(label, summarise(results))
         if args.show:
             for r in results:

@@ -63,6 +63,7 @@ class Connection:
         self.answers = services.answering.desk(AnswerPorts(
             send=self.send, send_outcome=self.send_outcome, guarded=self.guarded, camera_metrics=self.camera_metrics,
             delta_sender=self.delta_sender, voice=lambda: self._speaker, check_metrics=self._check_metrics,
+            say=lambda text, reply_to: self._say(None, text, reply_to),
         ))
 
     async def send(self, message: ws.ServerMessage) -> None:
@@ -124,6 +125,8 @@ class Connection:
         if isinstance(message, ws.SessionStarted | ws.SessionResumed):
             self.tts = self.answers.tts = message.tts
             self.answers.mode = message.turn_detection
+        if isinstance(message, ws.SessionStarted | ws.SessionResumed | ws.StyleSwitched):
+            self.answers.style = message.style
             if self.tts and self.services.voice is None:
                 await self.send_error(EngineUnavailable("speech was asked for but the text-to-speech engine is not "
                                                         "available; the interview goes on in text"), message.reply_to)

@@ -147,6 +147,7 @@ class TurnLatency(Base):
     coach_ms: Mapped[float | None] = mapped_column(Float)  # the coach has replied
     question_ms: Mapped[float | None] = mapped_column(Float)  # next question (or session_complete) sent
     first_audio_ms: Mapped[float | None] = mapped_column(Float)  # first speech_audio of the reply sent
+    cue_ms: Mapped[float | None] = mapped_column(Float)  # the spoken cue that took the turn sent (auto, tts)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -59,6 +59,7 @@ class AnswerPorts:
     delta_sender: Callable[[str | None], DeltaSender | None]
     voice: Callable[[], InterviewerVoice | None]
     check_metrics: Callable[[ws.ClientMetrics | None], dict[str, Any] | None]  # the edge's limits on client metrics
+    say: Callable[[str, str | None], None]  # speak a text that is no message (the turn cue)
 
 
 @dataclass
@@ -72,7 +73,6 @@ class _Listening:
     started_at: float  # monotonic, audio_start received
     detector: TurnDetector | None = None
     resampler: StreamResampler | None = None
-    partial_text: str = ""
     interrupted: bool = False
 
 
@@ -97,6 +97,9 @@ class AnswerDesk:
         self.ports = ports
         self.mode: str = "manual"  # the bound session's turn detection
         self.tts = False
+        self.style: str | None = None  # the bound session's interviewer style
+        self._cues_said = 0
+        self._cue: tuple[str, str | None, StageClock] | None = None  # (text, reply_to, clock) of the last cue
         self._listening: _Listening | None = None
         self._turn_over = False  # an auto turn ended: late frames and audio_end of it are dropped quietly
         self._pending: _PendingLatency | None = None
@@ -152,16 +155,12 @@ class AnswerDesk:
         await self._flush_latency()
         self._turn_over = False
         reply_to = message.id
-        holder: list[_Listening] = []
 
         async def partial(text: str) -> None:
-            if holder:
-                holder[0].partial_text = text
             await self.ports.send(ws.TranscriptPartial(text=text, reply_to=reply_to))
 
         stream = StreamingTranscription(speech.require_stt(), message.sample_rate, self.settings.stt, partial)
         listening = _Listening(stream, message, session_id, StageClock(self.mode), time.monotonic())
-        holder.append(listening)
         if self.turn is not None:
             listening.detector = TurnDetector(self.turn, self.settings.turns, self._callbacks(listening),
                                               decide=self.mode == "auto")
@@ -260,6 +259,11 @@ class AnswerDesk:
     # --- latency marks (called for every message the socket sends) ----------------------
 
     def sent(self, message: ws.ServerMessage) -> None:
+        cue = self._cue
+        if cue is not None and isinstance(message, ws.SpeechAudio) and message.reply_to_seq is None \
+                and (message.text, message.reply_to) == cue[:2]:
+            cue[2].mark("cue_ms", time.monotonic())
+            self._cue = None
         pending = self._pending
         if pending is None:
             return
@@ -320,14 +324,14 @@ class AnswerDesk:
             await self.ports.send(ws.TurnDetected(reason=decision.reason, silence_ms=decision.silence_ms,
                                                   probability=None if decision.probability is None else round(decision.probability, 3),
                                                   reply_to=reply_to))
+            self._say_cue(reply_to, clock)
             await self.ports.guarded(self._finish(listening, reply_to), reply_to)
 
         async def silence() -> None:
             await self.ports.guarded(self._silence_prompt(listening.session_id), None)
 
-        def text(until_s: float) -> str | None:
-            covered = listening.stream.transcribed_s
-            return listening.partial_text if covered >= until_s else None
+        async def settle() -> str | None:
+            return await listening.stream.settle()
 
         def quiet_since() -> float:
             voice = self.ports.voice()
@@ -336,7 +340,22 @@ class AnswerDesk:
             return max(0.0, voice.playing_until - listening.started_at)
 
         return TurnCallbacks(on_speech_start=speech_start, on_sustained_speech=sustained, on_pause=pause if auto else None,
-                             on_turn_end=turn_end, on_silence=silence if auto else None, text=text, quiet_since_s=quiet_since)
+                             on_turn_end=turn_end, on_silence=silence if auto else None, settle=settle,
+                             quiet_since_s=quiet_since)
+
+    def _say_cue(self, reply_to: str | None, clock: StageClock) -> None:
+        """The interviewer takes the turn at once ("Okay."), so the candidate knows it was heard to the end
+        while the transcript and the reply are being made. Not over the interviewer's own speech."""
+        voice = self.ports.voice()
+        if not (self.tts and self.settings.turns.cue) or (voice is not None and voice.speaking()):
+            return
+        style = self.interview.content.styles.get(self.style or "")
+        if style is None or not style.turn_cues:
+            return
+        text = style.turn_cues[self._cues_said % len(style.turn_cues)]  # in turn: never the same twice running
+        self._cues_said += 1
+        self._cue = (text, reply_to, clock)
+        self.ports.say(text, reply_to)
 
     async def _interrupted(self, session_id: str, seq: int | None, heard: int) -> None:
         await self.ports.send_outcome(await self.interview.speech_interrupted(session_id, seq, heard, None))

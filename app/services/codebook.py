@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.db.repositories.latency import STAGES
 from app.services.metrics import CLIENT_FALLBACKS
 from app.services.safe_json import clean_text, json_safe
 
@@ -112,6 +113,8 @@ COLUMNS: tuple[Column, ...] = (
            "probability", [0, 1], _LATENCY),
     Column("latency_turn_ms", "number", "end of speech → turn detected (auto) or audio_end received (manual)", "ms",
            [None, None], _LATENCY),
+    Column("latency_cue_ms", "number", "end of speech → the spoken cue that took the turn sent (auto mode with tts "
+           "and TURNS__CUE; empty otherwise)", "ms", [None, None], _LATENCY),
     Column("latency_transcript_ms", "number", "end of speech → transcript_final sent", "ms", [None, None], _LATENCY),
     Column("latency_coach_ms", "number", "end of speech → the coach had replied", "ms", [None, None], _LATENCY),
     Column("latency_question_ms", "number", "end of speech → next question (or session_complete) sent", "ms",
@@ -207,7 +210,7 @@ def answer_row(r: dict[str, Any], checkin: CheckInPoint | None) -> dict[str, Any
         "checkin_offset_s": round((checkin.at - r["created_at"]).total_seconds(), 3) if checkin else None,
         "turn_detection": r.get("turn_detection"), "turn_reason": r.get("turn_reason"),
         "turn_probability": r.get("turn_probability"),
-        **{f"latency_{stage}": r.get(stage) for stage in ("turn_ms", "transcript_ms", "coach_ms", "question_ms", "first_audio_ms")},
+        **{f"latency_{stage}": r.get(stage) for stage in STAGES},
         "coach_source": r["coach_source"], "llm_model": r["llm_model"], "llm_latency_ms": r["llm_latency_ms"],
         "llm_attempts": coach.get("llm_attempts"), "coach_fallback_reason": coach.get("fallback_reason"),
         "tips_shown": r["tips_shown"], "tip_count": len(tips),

@@ -4,6 +4,7 @@ Every stage is measured on the server's monotonic clock, in ms after the end of 
 speech as the voice-activity detector heard it (the arrival of the audio frame where speech ended):
 
 turn_ms          the turn was detected (auto) or audio_end arrived (manual)
+cue_ms           the short spoken cue that takes the turn was sent (auto mode with tts, TURNS__CUE)
 transcript_ms    transcript_final was sent
 coach_ms         the coach had replied (heuristic or LLM)
 question_ms      the next question (or session_complete) was sent

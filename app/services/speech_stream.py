@@ -50,6 +50,15 @@ async def transcribe_windows(stt: SpeechToText, audio: np.ndarray, settings: Stt
     return Transcript(text=join_words(words), words=tuple(words), duration_s=round(audio.size / SAMPLE_RATE, 3), language="en")
 
 
+async def _quietly(task: asyncio.Task[None]) -> None:
+    """Wait for a display pass; one cancelled by `finish` just ends the wait (our own cancellation does not)."""
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+
+
 class StreamingTranscription:
     """One spoken answer being streamed. Not thread-safe: use from the event loop only."""
 
@@ -69,17 +78,11 @@ class StreamingTranscription:
         self._partial_due = 0
         self._preview: list[Word] = []  # display-only words of the open window
         self._ended = False
-        self._shown_up_to = 0  # audio covered by the last transcript_partial
         self.passes = 0
 
     @property
     def duration_s(self) -> float:
         return self._samples / SAMPLE_RATE
-
-    @property
-    def transcribed_s(self) -> float:
-        """Audio covered by the last finished transcription pass (what the latest partial knows)."""
-        return self._shown_up_to / SAMPLE_RATE
 
     def audio(self) -> np.ndarray:
         if len(self._chunks) > 1:
@@ -126,7 +129,6 @@ class StreamingTranscription:
         keep = [w for w in self._preview if w.start >= window_s and w.end <= start_s + _PREVIEW_OVERLAP_S]
         self._preview = keep + [w for w in words if w.start >= window_s and (not keep or w.start >= keep[-1].end)]
         words = self._preview
-        self._shown_up_to = max(self._shown_up_to, end)
         if self.on_partial is not None:
             await self.on_partial(join_words(self._settled_words() + words))
 
@@ -138,6 +140,22 @@ class StreamingTranscription:
                 break
             out.extend(task.result())
         return out
+
+    async def settle(self) -> str:
+        """The transcript up to now, for the turn detector at a pause: a display pass over the newest audio
+        (cheap; Whisper punctuates from the sound, so a sentence broken off mid-way mostly comes back
+        without a full stop). When the open window is only the pause itself (a window was just cut in it),
+        the closed windows' words are the answer so far."""
+        if self._partial is not None:
+            await _quietly(self._partial)  # the running pass may not cover the pause
+        start = max(self._segmenter.window_start, self._samples - _PREVIEW_SAMPLES)
+        if self._samples - start < SAMPLE_RATE // 2:
+            # shielded: a detector that stops waiting must not cancel the windows' final passes
+            return join_words([w for task in self._windows for w in await asyncio.shield(task)])
+        self._partial_due = self._samples + int(self.settings.partial_interval_s * SAMPLE_RATE)
+        self._partial = asyncio.create_task(self._display_pass(start, self._samples))
+        await _quietly(self._partial)
+        return join_words(self._settled_words() + self._preview)
 
     def end_input(self) -> np.ndarray:
         """No more frames: flush the resampler; returns the whole answer's audio."""

@@ -6,11 +6,14 @@ decisions as a live microphone. The tracker sees three kinds of evidence:
 1. voice activity (Silero VAD) for speech and silence;
 2. at each pause of `TURNS__PAUSE_S`, the end-of-turn model's probability that the turn is complete,
    from the turn's last 8 s of audio (Smart Turn v3: intonation, pace, drawn-out fillers);
-3. optionally the transcript so far: a sentence that ends in an open word ("and", "the", "because",
-   "um") is not over, whatever the sound says.
+3. optionally the transcript: when the model says "over", the answer is transcribed up to the pause (in
+   final quality: if the turn does end there, that pass is the final transcript, see
+   `StreamingTranscription.settle`). Unless it ends a sentence (., ? or !, and not on an open word such
+   as "and", "the", "because", "um") the answer is not over, whatever the sound says.
 
-The turn is over when the model says so at a pause (probability >= `TURNS__THRESHOLD`, transcript not
-open), or after `TURNS__MAX_PAUSE_S` of silence whatever it says. Before any speech, `silence_prompt_s`
+The turn is over when the model says so at a pause (probability >= `TURNS__THRESHOLD`, transcript ending
+a sentence, no speech while it was being transcribed), or after `TURNS__MAX_PAUSE_S` of silence whatever
+it says. Before any speech, `silence_prompt_s`
 of silence asks for a prompt (once); sustained speech (`barge_in_speech_s`) is reported for barge-in.
 """
 
@@ -54,6 +57,16 @@ def transcript_is_open(text: str) -> bool:
         return True
     last = re.findall(r"[a-z']+", text.lower())
     return bool(last) and last[-1] in OPEN_WORDS and not text.endswith(("?", "!"))
+
+
+_SENTENCE_END = re.compile(r"[.?!][\"'”’)\]]*\s*$")
+
+
+def transcript_ends_sentence(text: str) -> bool:
+    """True when the transcript so far ends a sentence: final punctuation, and not after an open word.
+    Whisper punctuates from the sound as well as the words: a sentence broken off mid-way mostly comes
+    back without a full stop (measured in docs/turn-taking.md)."""
+    return bool(_SENTENCE_END.search(text)) and not transcript_is_open(text)
 
 
 Reason = Literal["smart_turn", "silence"]
@@ -161,9 +174,16 @@ def model_audio(audio: np.ndarray) -> np.ndarray:
     return audio[-int(_MODEL_AUDIO_S * SAMPLE_RATE):]
 
 
-def detect_offline(engine: TurnEngine, audio: np.ndarray, settings: TurnSettings, *, text_at: Callable[[float], str] | None = None,
+def wants_transcript(settings: TurnSettings, probability: float | None) -> bool:
+    """The transcript is only asked for when the model would end the turn (it costs a transcription)."""
+    return settings.use_transcript and probability is not None and probability >= settings.threshold
+
+
+def detect_offline(engine: TurnEngine, audio: np.ndarray, settings: TurnSettings, *,
+                   settle: Callable[[np.ndarray], str] | None = None,
                    chunk_s: float = 0.064) -> tuple[TurnDecision | None, TurnTracker]:
-    """Feed a recording through the same tracker as a live stream (blocking; evaluations and tests)."""
+    """Feed a recording through the same tracker as a live stream (blocking; evaluations and tests).
+    `settle(audio so far)`: the transcript of the answer if it ended now (the service's final pass)."""
     tracker = TurnTracker(settings)
     state = VadState()
     step = max(VAD_WINDOW, int(chunk_s * SAMPLE_RATE) // VAD_WINDOW * VAD_WINDOW)
@@ -173,7 +193,8 @@ def detect_offline(engine: TurnEngine, audio: np.ndarray, settings: TurnSettings
         tracker.on_vad(engine.speech_probabilities_sync(state, audio[start:end]))
         if tracker.check_due():
             probability = engine.end_of_turn_sync(model_audio(audio[:end]))
-            opened = settings.use_transcript and text_at is not None and transcript_is_open(text_at(tracker.speech_end_s or 0.0))
+            opened = (wants_transcript(settings, probability) and settle is not None
+                      and not transcript_ends_sentence(settle(audio[:end])))
             if (decision := tracker.on_probability(probability, opened)) is not None:
                 return decision, tracker
         if (decision := tracker.on_time()) is not None:
@@ -190,7 +211,7 @@ class TurnCallbacks:
     on_pause: Callable[[float | None], Awaitable[None]] | None = None  # the model said "not over" at a pause
     on_turn_end: Callable[[TurnDecision], Awaitable[None]] | None = None
     on_silence: Callable[[], Awaitable[None]] | None = None  # silence_prompt_s without any speech
-    text: Callable[[float], str | None] | None = None  # the transcript up to an audio time, when known
+    settle: Callable[[], Awaitable[str | None]] | None = None  # the transcript if the answer ended now
     quiet_since_s: Callable[[], float] | None = None  # audio time from which silence counts for the prompt
 
 
@@ -246,46 +267,88 @@ class TurnDetector:
     async def _run(self) -> None:
         cb = self.callbacks
         while not self._closed:
-            await self._ready.wait()
-            self._ready.clear()
             usable = self._samples // VAD_WINDOW * VAD_WINDOW
             if usable <= self._done:
+                await self._ready.wait()
+                self._ready.clear()
                 continue
-            audio = self._audio()
             try:
-                probs = await self.engine.speech_probabilities(self._state, audio[self._done:usable])
+                probs = await self.engine.speech_probabilities(self._state, self._audio()[self._done:usable])
             except Exception:
                 log.exception("voice activity detection failed; this answer ends on audio_end only")
                 return
             self._done = usable
-            for event in self.tracker.on_vad(probs):
-                if event == "speech_start" and cb.on_speech_start is not None:
-                    await cb.on_speech_start(self.tracker.speech_start_s or 0.0)
-                elif event == "sustained_speech" and cb.on_sustained_speech is not None:
-                    await cb.on_sustained_speech()
+            await self._events(self.tracker.on_vad(probs))
             quiet_since = cb.quiet_since_s() if cb.quiet_since_s is not None else 0.0
             if self.decide and self.tracker.silence_prompt_due(quiet_since) and cb.on_silence is not None:
                 await cb.on_silence()
             if not self.decide:
                 continue
-            if self.tracker.check_due():
-                try:
-                    probability = await self.engine.end_of_turn(model_audio(audio[:usable]))
-                except Exception:
-                    log.exception("end-of-turn model failed; the long-silence rule still applies")
-                    probability = None
-                text = cb.text(self.tracker.speech_end_s or 0.0) if cb.text is not None else None
-                opened = self.settings.use_transcript and text is not None and transcript_is_open(text)
-                decision = self.tracker.on_probability(probability, opened)
-                if decision is None and cb.on_pause is not None:
-                    await cb.on_pause(probability)
-            else:
-                decision = self.tracker.on_time()
+            decision = await self._judge()
             if decision is not None:
                 self._closed = True
                 if cb.on_turn_end is not None:
                     await cb.on_turn_end(decision)
                 return
+
+    async def _judge(self) -> TurnDecision | None:
+        """The decision on the audio heard so far: the model (and the transcript) at a new pause, else the
+        long-silence rule. Audio that arrives while the transcript is made is heard before deciding."""
+        cb = self.callbacks
+        while self.tracker.check_due():
+            try:
+                probability = await self.engine.end_of_turn(model_audio(self._audio()[:self._done]))
+            except Exception:
+                log.exception("end-of-turn model failed; the long-silence rule still applies")
+                probability = None
+            opened = False
+            if wants_transcript(self.settings, probability) and cb.settle is not None:
+                # No longer than the long-silence rule would have waited (audio time ~ wall time when live).
+                budget = max(0.0, self.settings.max_pause_s - self.tracker.silence_s)
+                opened = not transcript_ends_sentence(await self._settle(cb.settle, budget))
+                if not await self._still_paused():
+                    continue  # the candidate spoke again meanwhile (that speech may hold a new pause)
+            decision = self.tracker.on_probability(probability, opened)
+            if decision is not None:
+                return decision
+            if cb.on_pause is not None:
+                await cb.on_pause(probability)
+            break
+        return self.tracker.on_time()
+
+    @staticmethod
+    async def _settle(settle: Callable[[], Awaitable[str | None]], budget_s: float) -> str:
+        """The transcript at this pause; "" (the sentence may be open: the model alone does not end the turn)
+        when it fails or comes later than `budget_s` (an overloaded server)."""
+        try:
+            return await asyncio.wait_for(settle(), budget_s) or ""
+        except TimeoutError:
+            log.info("no transcript within %.1f s of the pause; the long-silence rule decides", budget_s)
+            return ""
+        except Exception:
+            log.exception("transcribing the answer at a pause failed")
+            return ""
+
+    async def _events(self, events: list[str]) -> None:
+        cb = self.callbacks
+        for event in events:
+            if event == "speech_start" and cb.on_speech_start is not None:
+                await cb.on_speech_start(self.tracker.speech_start_s or 0.0)
+            elif event == "sustained_speech" and cb.on_sustained_speech is not None:
+                await cb.on_sustained_speech()
+
+    async def _still_paused(self) -> bool:
+        """Run the VAD over what arrived meanwhile; False if speech came back."""
+        usable = self._samples // VAD_WINDOW * VAD_WINDOW
+        if usable > self._done:
+            try:
+                probs = await self.engine.speech_probabilities(self._state, self._audio()[self._done:usable])
+            except Exception:
+                log.exception("voice activity detection failed; deciding on what was heard")
+                return True
+            self._done = usable
+            await self._events(self.tracker.on_vad(probs))
+        return not self.tracker.in_speech
 
     async def wait(self) -> None:
         """Until the detector's task (and a turn-end callback it runs) has finished."""

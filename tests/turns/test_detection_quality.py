@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from app.inference.turn.smart_turn import SileroTurnEngine, SmartTurnEngine
 from app.settings import TurnSettings
-from bench.turn_eval import SENTENCES, build_set, piper_sentences, recordings, run, summarise, utterances
+from bench.turn_eval import SENTENCES, Settler, build_set, piper_sentences, recordings, run, summarise, utterances
 
 
 def test_thinking_pauses_are_kept_and_finished_answers_detected() -> None:
@@ -18,7 +18,7 @@ def test_thinking_pauses_are_kept_and_finished_answers_detected() -> None:
     utts = utterances([r for r in recordings() if r[1].size <= 12 * 16000] + piper_sentences(SENTENCES[:6]))
     samples = build_set(utts, stride=2)
     settings = TurnSettings()
-    smart = summarise(run(SmartTurnEngine(settings), samples, settings))
+    smart = summarise(run(SmartTurnEngine(settings), samples, settings, Settler()))
     timer = summarise(run(SileroTurnEngine(settings.model_copy(update={"backend": "silence"})), samples, settings))
     print("smart turn", smart, "\nsilence only", timer)
     assert smart["complete"] >= 6 and smart["pauses_up_to_2s"] >= 20

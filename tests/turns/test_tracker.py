@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.services.turns import WINDOW_S, TurnTracker, transcript_is_open
+from app.services.turns import WINDOW_S, TurnTracker, transcript_ends_sentence, transcript_is_open
 from app.settings import TurnSettings
 
 
@@ -111,3 +111,17 @@ def test_hysteresis_keeps_a_dip_inside_speech() -> None:
 ])
 def test_transcript_openness(text: str, is_open: bool) -> None:
     assert transcript_is_open(text) is is_open
+
+
+@pytest.mark.parametrize(("text", "ends"), [
+    ("I managed a team of five engineers.", True),
+    ("What did I learn?", True),
+    ('He said "stop."', True),
+    ("That is what I did", False),  # Whisper leaves the full stop off a sentence broken off mid-way
+    ("I managed a team of", False),
+    ("It was, um.", False),  # a full stop after an open word does not close the sentence
+    ("We cut the scope, and.", False),
+    ("", False),
+])
+def test_transcript_ends_sentence(text: str, ends: bool) -> None:
+    assert transcript_ends_sentence(text) is ends

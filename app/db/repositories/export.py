@@ -37,6 +37,7 @@ _ANSWER_COLUMNS = (
     AnswerAssessment.shown.label("assessment_shown"), AnswerAssessment.rubric_version,
     TurnLatency.turn_detection, TurnLatency.turn_reason, TurnLatency.turn_probability, TurnLatency.turn_ms,
     TurnLatency.transcript_ms, TurnLatency.coach_ms, TurnLatency.question_ms, TurnLatency.first_audio_ms,
+    TurnLatency.cue_ms,
 )
 
 

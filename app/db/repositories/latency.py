@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import InterviewSession, TurnLatency
 from app.db.repositories.statistics import SummaryFilters
 
-STAGES = ("turn_ms", "transcript_ms", "coach_ms", "question_ms", "first_audio_ms")
+STAGES = ("turn_ms", "cue_ms", "transcript_ms", "coach_ms", "question_ms", "first_audio_ms")
 
 
 class LatencyRepository:
