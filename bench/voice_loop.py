@@ -5,8 +5,10 @@ side on the same server, with the button (manual: audio_end right after the spee
     python bench/voice_loop.py [--sessions 3] [--answers 2] [--rounds 2] [--no-tts]
 
 Per answer, from the client's clock, in ms after the end of speech (the moment the frame holding the
-last speech sample was sent): turn_detected (auto), transcript_final, next question, first speech_audio
-of the reply. A false cut is a turn_detected received before the answer's speech had all been sent.
+last speech sample was sent): turn_detected (auto), the first audio of the interviewer's reply (the cue
+that takes the turn, "Okay.", in auto mode with TURNS__CUE on; else the reply itself), transcript_final,
+next question, and the first audio of the reply proper (the interviewer_message). A false cut is a
+turn_detected received before the answer's speech had all been sent.
 The server's own stage times (GET /metrics/summary -> latency) are printed too.
 
 Each answer: after the question arrives the client sends audio_start (auto mode streams the microphone
@@ -38,7 +40,7 @@ from bench.turn_eval import SENTENCES, piper_sentences, recordings
 RATE = 16000
 FRAME_S = 0.05
 TOKEN = "bench-voice-loop"
-STAGES = ("turn", "transcript", "question", "first_audio")
+STAGES = ("turn", "first_audio", "transcript", "question", "reply_audio")
 
 
 @dataclass
@@ -155,12 +157,15 @@ async def one_session(url: str, mode: str, tts: bool, answers: list[Clip], out: 
                     question_seq = m.get("seq")
                     if not tts:
                         break
-                elif kind == "speech_audio" and m["reply_to_seq"] == next_seq and "first_audio" not in result.stages:
-                    result.stages["first_audio"] = 1000 * (at - origin)
+                elif kind == "speech_audio" and m["reply_to_seq"] is None and m.get("reply_to") == f"a{i}":
+                    result.stages.setdefault("first_audio", 1000 * (at - origin))  # the cue
+                elif kind == "speech_audio" and next_seq is not None and m["reply_to_seq"] == next_seq:
+                    result.stages.setdefault("first_audio", 1000 * (at - origin))
+                    result.stages.setdefault("reply_audio", 1000 * (at - origin))
                 elif kind == "error":
                     print("error:", m, file=sys.stderr)
                     break
-                if tts and "question" in result.stages and "first_audio" in result.stages:
+                if tts and "question" in result.stages and "reply_audio" in result.stages:
                     break
             out.append(result)
         reading.cancel()
