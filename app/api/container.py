@@ -28,7 +28,7 @@ from app.services.interview import InterviewService
 from app.services.latency import LatencyService
 from app.services.speech import SpeechService
 from app.services.statistics import StatisticsService
-from app.services.voice import VoiceService
+from app.services.voice import VoiceService, style_texts
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Services:
     speech: SpeechService | None = None
     reports: Any = None  # the ReportService, built on first use (app/api/report.py)
     draining: bool = False  # set on SIGTERM: no new sessions, turns in flight finish
+    presynthesis: asyncio.Task[None] | None = None  # TTS__PRESYNTHESISE: fills the voice cache after start-up
     session_sockets: SessionSockets = field(init=False)
     client_caps: ClientCaps = field(init=False)
     session_limits: SessionLimits = field(init=False)
@@ -64,6 +65,9 @@ class Services:
         self.allowed_hosts = parse_hosts(self.settings.allowed_hosts, self.settings.host)
 
     async def aclose(self) -> None:
+        if self.presynthesis is not None:
+            self.presynthesis.cancel()
+            await asyncio.gather(self.presynthesis, return_exceptions=True)
         await self.engines.aclose()
         await self.engine.dispose()
 
@@ -106,7 +110,8 @@ async def build_services(settings: Settings) -> Services:
                                  build_assessor(settings, _llm_engine(engines)))
     speech = SpeechService(engines.stt, engines.speech_metrics, settings.speech, settings.stt)
     latency = LatencyService(sessionmaker)
-    return Services(
+    voice = _voice(engines, content, settings)
+    services = Services(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
@@ -117,7 +122,25 @@ async def build_services(settings: Settings) -> Services:
         export=ExportService(sessionmaker),
         latency=latency,
         answering=AnsweringService(interview, speech, engines.turn, latency, settings),
-        voice=VoiceService(engines.tts, frozenset(q.text for q in content.questions), settings.tts.cache_entries)
-        if engines.tts is not None else None,
+        voice=voice,
         speech=speech,
     )
+    if voice is not None and settings.tts.presynthesise:
+        # In the background: start-up and /health never wait for it.
+        services.presynthesis = asyncio.create_task(_presynthesise(voice, content), name="tts-presynthesis")
+    return services
+
+
+def _voice(engines: Engines, content: Content, settings: Settings) -> VoiceService | None:
+    if engines.tts is None:
+        return None
+    # Texts that recur across sessions: the bank's questions and what the style cards make the interviewer say.
+    cacheable = frozenset(q.text for q in content.questions) | style_texts(content.styles.values())
+    return VoiceService(engines.tts, cacheable, settings.tts.cache_entries)
+
+
+async def _presynthesise(voice: VoiceService, content: Content) -> None:
+    try:
+        await voice.presynthesise(sorted(style_texts(content.styles.values())))
+    except Exception:  # a cache that stays cold is no reason to fail anything
+        log.exception("pre-synthesising the style cards' texts failed")

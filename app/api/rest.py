@@ -34,6 +34,8 @@ async def health(request: Request) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
         database = {"status": "error", "dialect": svc.engine.dialect.name, "error": type(exc).__name__}
     engines = svc.engines.health()
+    if svc.voice is not None and isinstance(engines.get("tts"), dict):
+        engines["tts"] = {**engines["tts"], "cache": svc.voice.health()}
     status = "ok" if database["status"] == "ok" else "degraded"
     gpu = {**gpu_report(), "device_setting": svc.settings.device}
     try:

@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app.api.container import Services
 from app.api.errors import DATABASE_DOWN, database_unavailable, to_ws_error
 from app.api.guards import RateLimiter, client_address, origin_allowed, security_log
-from app.api.media import FramePump, SpeechPump, decode_frame
+from app.api.media import FramePump, SpeechPump, Utterance, decode_frame
 from app.errors import Conflict, DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge, RateLimited
 from app.inference.workers import inference_owner
 from app.schemas import ws
@@ -62,6 +62,7 @@ class Connection:
         self._speaker: SpeechPump | None = None
         self.answers = services.answering.desk(AnswerPorts(
             send=self.send, send_outcome=self.send_outcome, guarded=self.guarded, camera_metrics=self.camera_metrics,
+            reply_voice=self.reply_voice,
             delta_sender=self.delta_sender, voice=lambda: self._speaker, check_metrics=self._check_metrics,
             say=lambda text, reply_to: self._say(None, text, reply_to),
         ))
@@ -133,15 +134,26 @@ class Connection:
         if isinstance(message, ws.QuestionMessage | ws.SessionResumed):
             self.camera.start_answer(time.monotonic())
         if speak and self.tts and isinstance(message, ws.QuestionMessage | ws.InterviewerMessage) and message.text:
-            self._say(message.seq, message.text, message.reply_to)
+            # An interviewer message may have been partly spoken while it was written: the rest only.
+            self._say(message.seq, message.text, message.reply_to,
+                      after_provisional=isinstance(message, ws.InterviewerMessage))
 
-    def _say(self, seq: int | None, text: str, reply_to: str | None) -> None:
+    def _say(self, seq: int | None, text: str, reply_to: str | None, *, after_provisional: bool = False) -> None:
+        if (speaker := self._pump()) is not None:
+            speaker.say(seq, text, reply_to, after_provisional=after_provisional)
+
+    def _pump(self) -> SpeechPump | None:
         if self._speaker is None:
             voice = self.services.voice
             if voice is None:  # the client was told when the session started
-                return
+                return None
             self._speaker = SpeechPump(voice, self.services.settings.tts.max_pending, self.send, self.send_error)
-        self._speaker.say(seq, text, reply_to)
+        return self._speaker
+
+    def reply_voice(self, reply_to: str | None) -> Utterance | None:
+        """Provisional speech for the reply to `reply_to`, when this session speaks."""
+        speaker = self._pump() if self.tts else None
+        return speaker.provisional(reply_to) if speaker is not None else None
 
     async def aclose(self) -> None:
         await self.answers.aclose()

@@ -347,12 +347,19 @@ class Calibrated(_Server):
 
 
 class SpeechAudio(_Server):
-    """Ephemeral: one sentence of the interviewer speaking the message numbered reply_to_seq."""
+    """Ephemeral: one sentence of the interviewer speaking the message numbered reply_to_seq.
+    Provisional speech (`provisional`: true, reply_to_seq null) is spoken while the reply is still being
+    written, before its durable `interviewer_message` exists; reply_to names the answer it replies to."""
 
     type: Literal["speech_audio"] = "speech_audio"
-    reply_to_seq: int | None
-    chunk_index: int
-    last: bool
+    reply_to_seq: int | None = Field(description="the seq of the question or interviewer_message spoken; null for "
+                                                 "provisional speech")
+    chunk_index: int = Field(description="0-based sentence number within reply_to_seq's speech (provisional: within "
+                                         "the reply's provisional speech)")
+    last: bool = Field(description="no further chunk of this utterance comes (provisional speech may also end "
+                                   "without one: its interviewer_message ends it)")
+    provisional: bool = Field(False, description="spoken ahead of the durable interviewer_message of reply_to, "
+                                                 "which is then spoken only where it goes beyond what was said")
     text: str
     sample_rate: int
     encoding: Literal["pcm16"] = "pcm16"

@@ -20,6 +20,7 @@ from app.inference.audio import StreamResampler, decode_audio, decode_base64
 from app.inference.stt.base import Transcript
 from app.inference.turn.base import TurnEngine
 from app.schemas import ws
+from app.services.coaching.base import InterviewerSpeech
 from app.services.interview import AnswerInput, InterviewService, Outcome
 from app.services.latency import LatencyService, StageClock
 from app.services.speech import SpeechService, SpokenAnswer
@@ -58,6 +59,7 @@ class AnswerPorts:
     camera_metrics: Callable[[], dict[str, Any]]
     delta_sender: Callable[[str | None], DeltaSender | None]
     voice: Callable[[], InterviewerVoice | None]
+    reply_voice: Callable[[str | None], InterviewerSpeech | None]  # speech for a reply while it is written (or None)
     check_metrics: Callable[[ws.ClientMetrics | None], dict[str, Any] | None]  # the edge's limits on client metrics
     say: Callable[[str, str | None], None]  # speak a text that is no message (the turn cue)
 
@@ -82,6 +84,7 @@ class _PendingLatency:
     session_id: str
     answer_id: int
     spoken_seqs: frozenset[int] = field(default_factory=frozenset)
+    reply_to: str | None = None  # provisional speech_audio of this reply counts as its first audio too
 
 
 class AnswerDesk:
@@ -103,6 +106,7 @@ class AnswerDesk:
         self._listening: _Listening | None = None
         self._turn_over = False  # an auto turn ended: late frames and audio_end of it are dropped quietly
         self._pending: _PendingLatency | None = None
+        self._replying: tuple[str | None, StageClock] | None = None  # the spoken answer the coach is replying to
         self._finishing: TurnDetector | None = None  # its task is answering an auto-ended turn
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -126,7 +130,7 @@ class AnswerDesk:
         given = AnswerInput(
             text=message.answer, question_id=message.question_id, client_message_id=message.id,
             client_metrics=client_metrics, server_metrics=self.ports.camera_metrics(),
-            on_interviewer_delta=self.ports.delta_sender(message.id),
+            on_interviewer_delta=self.ports.delta_sender(message.id), speech=self.ports.reply_voice(message.id),
         )
         await self.ports.send_outcome(await self.interview.answer(session_id, given))
 
@@ -238,9 +242,13 @@ class AnswerDesk:
         given = AnswerInput(
             text=spoken.transcript.text, input_mode="voice", question_id=question_id, client_message_id=reply_to,
             client_metrics=client_metrics, server_metrics={**self.ports.camera_metrics(), **spoken.metrics},
-            on_interviewer_delta=self.ports.delta_sender(reply_to),
+            on_interviewer_delta=self.ports.delta_sender(reply_to), speech=self.ports.reply_voice(reply_to),
         )
-        outcome = await self.interview.answer(session_id, given)
+        self._replying = (reply_to, clock) if clock is not None else None
+        try:
+            outcome = await self.interview.answer(session_id, given)
+        finally:
+            self._replying = None
         if clock is not None:
             if outcome.coach_done_at is not None:
                 clock.mark("coach_ms", outcome.coach_done_at)
@@ -249,9 +257,10 @@ class AnswerDesk:
                 spoken_seqs = frozenset(m.seq for m in outcome.messages
                                         if isinstance(m, ws.InterviewerMessage | ws.QuestionMessage) and m.seq is not None)
                 await self._flush_latency()
-                self._pending = _PendingLatency(clock, session_id, answer_id, spoken_seqs if self.tts else frozenset())
+                self._pending = _PendingLatency(clock, session_id, answer_id, spoken_seqs if self.tts else frozenset(),
+                                                reply_to)
         await self.ports.send_outcome(outcome)
-        if self._pending is not None and not self._pending.spoken_seqs:
+        if self._pending is not None and (not self._pending.spoken_seqs or "first_audio_ms" in self._pending.clock.marks):
             # Its own task: the client may hang up as soon as it has the question, and a write cut off
             # by the socket's cancellation would leave the database connection half closed.
             self._spawn(self._flush_latency())
@@ -265,11 +274,15 @@ class AnswerDesk:
             cue[2].mark("cue_ms", time.monotonic())
             self._cue = None
         pending = self._pending
+        provisional = isinstance(message, ws.SpeechAudio) and message.provisional
+        if provisional and self._replying is not None and message.reply_to == self._replying[0]:
+            self._replying[1].mark("first_audio_ms", time.monotonic())  # spoken before the reply was committed
         if pending is None:
             return
         if isinstance(message, ws.QuestionMessage | ws.SessionComplete):
             pending.clock.mark("question_ms", time.monotonic())
-        elif isinstance(message, ws.SpeechAudio) and message.reply_to_seq in pending.spoken_seqs:
+        elif isinstance(message, ws.SpeechAudio) and pending.spoken_seqs and (
+                message.reply_to_seq in pending.spoken_seqs or (provisional and message.reply_to == pending.reply_to)):
             pending.clock.mark("first_audio_ms", time.monotonic())
             self._spawn(self._flush_latency())
 

@@ -42,7 +42,7 @@ from app.services.assessment.base import AnswerContext, Assessment
 from app.services.assessment.heuristic import HeuristicScorer
 from app.services.assessment.service import Assessor
 from app.services.assignment import block_assignment
-from app.services.coaching.base import Coach, CoachReply, TurnContext, TurnQuestion
+from app.services.coaching.base import Coach, CoachReply, InterviewerSpeech, TurnContext, TurnQuestion
 from app.services.content import Content
 from app.services.metrics import check_client_metrics, merge_metrics
 from app.services.text_analysis import analyse
@@ -78,6 +78,8 @@ class AnswerInput:
     received_at: datetime = field(default_factory=now)
     # Where streamed interviewer text goes before the durable messages (None: no streaming).
     on_interviewer_delta: Callable[[str], Awaitable[None]] | None = None
+    # The session speaks: the reply may be spoken while it is written (provisional speech).
+    speech: InterviewerSpeech | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,7 @@ class InterviewService:
             job_description=session.job_description, wants_tips=policy.gives_tips, may_follow_up=True,
             next_question=TurnQuestion(next_bank.id, next_bank.text, next_bank.category, False) if next_bank else None,
             history=tuple(history), on_interviewer_delta=given.on_interviewer_delta, assessment=baseline,
+            speech=given.speech,
         )
         # The coach and the scorer think at the same time: the turn waits for the slower, not for both.
         reply, assessment = await asyncio.gather(

@@ -21,6 +21,27 @@ class TurnQuestion:
     is_follow_up: bool
 
 
+class InterviewerSpeech(Protocol):
+    """The interviewer's voice for one reply while it is being written (tts sessions): provisional speech.
+
+    What is said here is spoken at once, before the durable reply exists; the durable interviewer
+    message is later spoken only where it goes beyond `said`.
+    """
+
+    @property
+    def said(self) -> list[str]:
+        """The sentences given to `say` so far (spoken, or waiting to be), in order."""
+        ...
+
+    def say(self, text: str) -> None:
+        """Queue `text` (one or more sentences) to be spoken now; never waits for the synthesis."""
+        ...
+
+    def close(self) -> None:
+        """Nothing more will be said ahead of the durable message. Idempotent."""
+        ...
+
+
 @dataclass(frozen=True)
 class TurnContext:
     """Everything a coach may use to answer one turn. Built by the interview service."""
@@ -42,6 +63,10 @@ class TurnContext:
     on_interviewer_delta: Callable[[str], Awaitable[None]] | None = None
     # The heuristic rubric scores of this answer: what it lacks decides the follow-up and the acknowledgement.
     assessment: Assessment | None = None
+    # The session speaks (tts): the reply may be spoken while it is written (see FallbackCoach).
+    speech: InterviewerSpeech | None = None
+    # Already said aloud before the LLM was asked; the reply's interviewer message begins with it.
+    spoken_acknowledgement: str | None = None
 
 
 @dataclass(frozen=True)

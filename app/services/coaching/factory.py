@@ -14,4 +14,5 @@ def build_coach(settings: Settings) -> FallbackCoach:
     engine = build_llm_engine(settings)
     deadline = settings.coach.turn_deadline_s
     llm = LlmCoach(engine, settings.llm, deadline) if engine is not None else None
-    return FallbackCoach(HeuristicCoach(), llm, deadline, why_no_llm="no LLM key (LLM__API_KEY or NVIDIA_API_KEY): heuristics only")
+    return FallbackCoach(HeuristicCoach(), llm, deadline, why_no_llm="no LLM key (LLM__API_KEY or NVIDIA_API_KEY): heuristics only",
+                         speak_while_writing=settings.llm.speak_while_writing)

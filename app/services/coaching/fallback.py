@@ -2,6 +2,10 @@
 
 The interview code cannot tell which answered except by `CoachReply.source`, and it never
 waits longer than the per-turn deadline.
+
+In a session that speaks (`TurnContext.speech`) and with `LLM__SPEAK_WHILE_WRITING`, the heuristic
+acknowledgement is said the moment the LLM is asked, and the LLM's message is spoken sentence by
+sentence while it is written (see `speaking.py`); the durable reply begins with that acknowledgement.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from typing import Any
 
 from app.inference.llm.base import LlmError
 from app.services.coaching.base import CoachReply, TurnContext
-from app.services.coaching.heuristic import HeuristicCoach
+from app.services.coaching.heuristic import HeuristicCoach, acknowledgement
 from app.services.coaching.llm import InvalidLlmOutput, LlmCoach
+from app.services.voice import said_in
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +35,13 @@ class FallbackCoach:
     name = "fallback"
 
     def __init__(
-        self, heuristic: HeuristicCoach, llm: LlmCoach | None, deadline_s: float, *, why_no_llm: str | None = None
+        self, heuristic: HeuristicCoach, llm: LlmCoach | None, deadline_s: float, *, why_no_llm: str | None = None,
+        speak_while_writing: bool = True,
     ) -> None:
         self.heuristic = heuristic
         self.llm = llm
         self.deadline_s = deadline_s
+        self.speak_while_writing = speak_while_writing
         self.why_no_llm = why_no_llm or "no LLM configured"
         self.replies: dict[str, int] = {}
         self.uses_history = llm is not None
@@ -42,6 +49,25 @@ class FallbackCoach:
     async def reply(self, context: TurnContext) -> CoachReply:
         if self.llm is None:
             return self._counted(self.heuristic.reply_now(context), "heuristic")
+        speech = context.speech if self.speak_while_writing else None
+        if speech is None:
+            return await self._reply(replace(context, speech=None))
+        # The acknowledgement needs no model: say it now, and let the LLM write what follows it.
+        said = acknowledgement(context)
+        speech.say(said)
+        try:
+            reply = await self._reply(replace(context, spoken_acknowledgement=said))
+        finally:
+            speech.close()
+        # The fallback's message is that same acknowledgement; LLM sentences spoken before its output was
+        # rejected were heard but are not in the stored message: keep them beside it for the record.
+        heard_only = speech.said[said_in(reply.interviewer_message, speech.said):]
+        if heard_only:
+            reply = replace(reply, extra={**reply.extra, "spoken_not_kept": heard_only})
+        return reply
+
+    async def _reply(self, context: TurnContext) -> CoachReply:
+        assert self.llm is not None
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + max(self.deadline_s - RESERVE_S, 0.0)

@@ -131,6 +131,13 @@ def choose_acknowledgement(context: TurnContext) -> str:
     return options[(int.from_bytes(digest[:4], "big") + context.turn_index) % len(options)]
 
 
+def acknowledgement(context: TurnContext) -> str:
+    """The heuristic reply's interviewer message: the same text whenever it is asked for the same turn,
+    so the one spoken before the LLM answers is the one the heuristic fallback would send."""
+    return choose_acknowledgement(context) if context.assessment is not None else _rng(context).choice(
+        context.style.acknowledgements)
+
+
 class HeuristicCoach:
     """Coach that needs no model: deterministic per session and turn, so runs are reproducible."""
 
@@ -141,15 +148,14 @@ class HeuristicCoach:
         return self.reply_now(context)
 
     def reply_now(self, context: TurnContext) -> CoachReply:
-        acknowledgement = (choose_acknowledgement(context) if context.assessment is not None
-                           else _rng(context).choice(context.style.acknowledgements))
+        said = acknowledgement(context)
         follow_up = choose_follow_up(context)
         tips: tuple[CoachTip, ...] = ()
         if context.wants_tips:
             prefix = context.style.tip_prefix
             tips = tuple(CoachTip(t.kind, prefix + t.text[0].lower() + t.text[1:] if prefix else t.text, t.evidence)
                          for t in heuristic_tips(context))
-        return CoachReply(interviewer_message=acknowledgement, follow_up=follow_up, tips=tips, source="heuristic")
+        return CoachReply(interviewer_message=said, follow_up=follow_up, tips=tips, source="heuristic")
 
     async def warm(self) -> None:
         """Nothing to load."""

@@ -13,6 +13,7 @@ from app.inference.llm.base import ChatMessage, DeltaCallback, LlmEngine
 from app.services.coaching.base import CoachReply, CoachTip, TurnContext
 from app.services.coaching.heuristic import follow_up_roll
 from app.services.coaching.llm_prompt import CONTROL_CHARS, parse_output, system_prompt, user_prompt
+from app.services.coaching.speaking import SpokenDraft
 from app.services.coaching.stream_text import JsonFieldStream
 from app.settings import LlmSettings
 
@@ -68,8 +69,11 @@ class LlmCoach:
         # The server's policy wins over whatever the model chose to include.
         complete = context.assessment is not None and not context.assessment.missing
         tips = tuple(CoachTip(t.kind, t.text, t.evidence) for t in out.tips) if context.wants_tips else ()
+        message = out.interviewer_message
+        if context.spoken_acknowledgement is not None:  # said before the model was asked: part of the reply
+            message = f"{context.spoken_acknowledgement} {message}"
         return CoachReply(
-            interviewer_message=out.interviewer_message,
+            interviewer_message=message,
             # Only when this answer lacks something: never "tell me more" after a complete answer.
             follow_up=out.follow_up if follow_up_allowed and not complete else None,
             tips=tips,
@@ -81,15 +85,23 @@ class LlmCoach:
         )
 
     def _delta_forwarder(self, context: TurnContext) -> DeltaCallback | None:
-        """Turns streamed JSON into interviewer-message text for the candidate, as it arrives."""
-        target = context.on_interviewer_delta
-        if not self.settings.stream or target is None:
-            return None
+        """Turns streamed JSON into interviewer-message text as it arrives: for the candidate to read
+        (`LLM__STREAM`) and, in a session that speaks, to hear sentence by sentence (`context.speech`)."""
+        target = context.on_interviewer_delta if self.settings.stream else None
+        draft = SpokenDraft(context.speech) if context.speech is not None else None
+        if target is None and draft is None:
+            return None  # nobody wants the text early: ask for one whole reply
         field = JsonFieldStream("interviewer_message")
 
         async def forward(piece: str) -> None:
+            if field.done:
+                return
             text = CONTROL_CHARS.sub("", field.feed(piece))
-            if text:
+            if text and draft is not None:
+                draft.feed(text)
+            if field.done and draft is not None:
+                draft.finish()
+            if text and target is not None:
                 await target(text)
 
         return forward

@@ -59,9 +59,15 @@ export class SpeechPlayer {
 
   push(msg) {
     this.stats.chunksReceived += 1;
-    const key = msg.reply_to_seq ?? -1;
+    // Provisional speech (spoken while the reply is written) has no seq yet: one key per reply.
+    const key = msg.reply_to_seq ?? (msg.provisional ? `p:${msg.reply_to}` : -1);
     let entry = this.waiting.get(key);
-    if (!entry) { entry = { next: 0, chunks: new Map() }; this.waiting.set(key, entry); }
+    if (!entry) {
+      // Provisional speech may end without a `last` chunk: an earlier reply's entry is dropped here.
+      if (msg.provisional) for (const k of this.waiting.keys()) if (String(k).startsWith("p:")) this.waiting.delete(k);
+      entry = { next: 0, chunks: new Map() };
+      this.waiting.set(key, entry);
+    }
     entry.chunks.set(msg.chunk_index, msg);
     while (entry.chunks.has(entry.next)) {
       const chunk = entry.chunks.get(entry.next);
