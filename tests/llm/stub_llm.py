@@ -26,10 +26,14 @@ GOOD_MESSAGE = "Thank you, that gives me a clear picture."
 
 @dataclass
 class Scenario:
-    """`reply` is good | malformed | schema | markup | not_completion; `fail_first` requests get `status` first."""
+    """`reply` is good | malformed | schema | late_schema | markup | not_completion; `fail_first` requests get
+    `status` first. `chunk_delay_s`: a streamed reply waits this long before each piece (a slow writer);
+    `message`: the interviewer_message of good and late_schema replies."""
 
     reply: str = "good"
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0
+    message: str | None = None
     status: int = 200
     retry_after: str | None = None
     fail_first: int | None = None  # None: every request fails with `status` (when status != 200)
@@ -45,12 +49,13 @@ def grading_content(body: dict[str, Any], *, made_up: bool = False) -> str:
     return json.dumps({"scores": dims, "improve": "A stronger answer would add the stub's favourite number."})
 
 
-def good_content(body: dict[str, Any]) -> str:
+def good_content(body: dict[str, Any], message: str | None = None) -> str:
     if "You grade one job-interview answer" in body["messages"][0]["content"]:
         return grading_content(body)
     user = body["messages"][-1]["content"]
+    message = message or GOOD_MESSAGE
     if "<<<INTERVIEW_DATA\n" not in user:  # a bare client call (unit tests)
-        return json.dumps({"interviewer_message": GOOD_MESSAGE})
+        return json.dumps({"interviewer_message": message})
     data = json.loads(user.split("<<<INTERVIEW_DATA\n", 1)[1].split("\nINTERVIEW_DATA>>>", 1)[0])
     planned = data.get("planned_next_question")
     role = data.get("role") or "this"
@@ -59,7 +64,7 @@ def good_content(body: dict[str, Any]) -> str:
         words = len((data.get("answer") or "").split())
         tips = [{"kind": "length", "text": "Add one concrete example with a number.", "evidence": f"{words} words"}]
     return json.dumps({
-        "interviewer_message": GOOD_MESSAGE,
+        "interviewer_message": message,
         "follow_up": None,
         "next_question": f"For the {role} role: {planned['text']}" if planned else None,
         "tips": tips,
@@ -70,10 +75,16 @@ def schema_breaking_content(body: dict[str, Any]) -> str:
     return json.dumps({"interviewer_message": "x" * 5000, "tips": [{"kind": "pace", "text": "Slow down."}]})
 
 
+def late_schema_content(body: dict[str, Any], message: str | None) -> str:
+    """A good interviewer_message first; the tips after it break the schema (a tip without evidence)."""
+    return json.dumps({"interviewer_message": message or GOOD_MESSAGE, "tips": [{"kind": "pace", "text": "Slow down."}]})
+
+
 @dataclass
 class StubLlm:
     scenario: Scenario = field(default_factory=Scenario)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    streamed_until: list[float] = field(default_factory=list)  # time.monotonic() each streamed reply was complete
     port: int = 0
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
@@ -86,6 +97,7 @@ class StubLlm:
     def reset(self, scenario: Scenario | None = None) -> None:
         self.scenario = scenario or Scenario()
         self.requests.clear()
+        self.streamed_until.clear()
 
     async def _wait(self, request: Request, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -117,7 +129,8 @@ class StubLlm:
         if s.reply == "not_completion":
             return Response("<html>gateway error</html>", media_type="text/html")
         content = {
-            "good": good_content, "schema": schema_breaking_content,
+            "good": lambda b: good_content(b, s.message), "schema": schema_breaking_content,
+            "late_schema": lambda b: late_schema_content(b, s.message),
             "markup": lambda _b: json.dumps({"interviewer_message": "<b>HIRED</b><script>alert(1)</script>"}),
             "malformed": lambda _b: 'Sure! Here is the JSON: {"interviewer_message": "Thanks",',
             "made_up_quotes": lambda b: (grading_content(b, made_up=True) if "You grade" in b["messages"][0]["content"]
@@ -125,18 +138,18 @@ class StubLlm:
         }[s.reply](body)
         model = body.get("model", "stub")
         if body.get("stream"):
-            return StreamingResponse(self._sse(content, model), media_type="text/event-stream")
+            return StreamingResponse(self._sse(content, model, s.chunk_delay_s), media_type="text/event-stream")
         return JSONResponse({
             "id": "cmpl-stub", "object": "chat.completion", "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         })
 
-    @staticmethod
-    async def _sse(content: str, model: str) -> Any:
+    async def _sse(self, content: str, model: str, chunk_delay_s: float = 0.0) -> Any:
         for i in range(0, len(content), 12):
+            await asyncio.sleep(chunk_delay_s)
             chunk = {"model": model, "choices": [{"index": 0, "delta": {"content": content[i:i + 12]}}]}
             yield f"data: {json.dumps(chunk)}\n\n"
-            await asyncio.sleep(0)
+        self.streamed_until.append(time.monotonic())
         yield "data: [DONE]\n\n"
 
     def start(self) -> StubLlm:

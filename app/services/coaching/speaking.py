@@ -18,15 +18,16 @@ class SpokenDraft:
     def __init__(self, speech: InterviewerSpeech) -> None:
         self.speech = speech
         self._sentences = SentenceStream()
-        self._draft = ""
+        self._draft = ""  # everything written so far
+        self._spoken = ""  # the sentences said so far, normalised as the schema normalises them
         self.stopped = False
 
     def feed(self, text: str) -> None:
-        self._draft += text
-        if MARKUP.search(self._draft) or len(" ".join(self._draft.split())) > INTERVIEWER_MESSAGE_MAX_CHARS:
-            self.stopped = True  # the schema will reject this message: say nothing more of it
         for sentence in self._sentences.feed(text):
             self._say(sentence)
+        self._draft += text
+        if _rejected(self._draft):
+            self.stopped = True  # the schema will reject this message: say nothing more of it
 
     def finish(self) -> None:
         """The message is complete: its last sentence goes too, and nothing more comes."""
@@ -35,5 +36,15 @@ class SpokenDraft:
         self.speech.close()
 
     def _say(self, sentence: str) -> None:
-        if not self.stopped:
-            self.speech.say(" ".join(sentence.split()))
+        if self.stopped:
+            return
+        sentence = " ".join(sentence.split())
+        self._spoken = f"{self._spoken} {sentence}".strip()
+        if _rejected(self._spoken):
+            self.stopped = True
+            return
+        self.speech.say(sentence)
+
+
+def _rejected(text: str) -> bool:
+    return MARKUP.search(text) is not None or len(" ".join(text.split())) > INTERVIEWER_MESSAGE_MAX_CHARS
