@@ -159,6 +159,11 @@ class Utterance:
         self.closed = True
         self.more.set()
 
+    def stop(self) -> None:
+        """Barge-in: nothing more of this reply is spoken, its durable message included."""
+        self.stopped = True
+        self.more.set()  # the pump may be waiting for the next sentence
+
     def ends_after(self, count: int) -> bool:
         """Nothing follows the first `count` texts (asked at each chunk: more may have been said meanwhile)."""
         return self.closed and count == len(self.texts)
@@ -202,13 +207,13 @@ class SpeechPump:
         if self._current_active or not self._pending:
             seq, heard = self._current, self._sent
             if isinstance(self._current_item, Utterance):  # its durable remainder is not spoken either
-                self._current_item.stopped = True
+                self._current_item.stop()
         else:
             first = self._pending[0]
             seq, heard = (first.seq if isinstance(first, _Text) else None), 0
         for item in self._pending:
             if isinstance(item, Utterance):
-                item.stopped = True
+                item.stop()
         self._pending.clear()
         self._stopped = self._current_active
         self._playing_until = 0.0
@@ -236,6 +241,11 @@ class SpeechPump:
             self._queue(_Text(seq, text, reply_to))
 
     def _queue(self, item: _Text | Utterance) -> None:
+        if len(self._pending) == self._pending.maxlen and isinstance(skipped := self._pending[0], Utterance):
+            # Skipped unheard: its durable message must then be spoken in full.
+            if self._provisional.get(skipped.reply_to) is skipped:
+                del self._provisional[skipped.reply_to]
+            skipped.close()
         self._pending.append(item)
         self._ready.set()
         if self._task is None:
