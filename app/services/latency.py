@@ -8,7 +8,8 @@ cue_ms           the short spoken cue that takes the turn was sent (auto mode wi
 transcript_ms    transcript_final was sent
 coach_ms         the coach had replied (heuristic or LLM)
 question_ms      the next question (or session_complete) was sent
-first_audio_ms   the first speech_audio of the interviewer's reply was sent (TTS sessions)
+first_audio_ms   the first speech_audio of the interviewer's reply was sent (TTS sessions), provisional
+                 speech included (the reply heard while the LLM writes it)
 """
 
 from __future__ import annotations

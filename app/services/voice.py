@@ -75,7 +75,7 @@ def style_texts(styles: Iterable[StyleCard]) -> frozenset[str]:
     """Every fixed text a style card makes the interviewer say: a finite set, worth caching."""
     texts: set[str] = set()
     for style in styles:
-        texts.update(style.acknowledgements, (style.silence_prompt, style.closing))
+        texts.update(style.acknowledgements, style.turn_cues, (style.silence_prompt, style.closing))
         for options in style.acknowledgements_by_fit.values():
             texts.update(options)
     return frozenset(t for t in texts if t.strip())
