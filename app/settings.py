@@ -171,7 +171,10 @@ class TurnSettings(BaseModel):
     threshold: float = Field(0.95, gt=0, lt=1, description="end-of-turn probability at or above which the turn is over "
                              "(Pipecat uses 0.5; higher cuts fewer thinking pauses and waits max_pause_s more often)")
     max_pause_s: float = Field(3.0, ge=0.5, le=30.0, description="silence after speech that ends the turn whatever the model says")
-    use_transcript: bool = Field(True, description="a transcript ending in an open word (and, the, because...) is not over")
+    use_transcript: bool = Field(True, description="when the model says over, the answer is transcribed at the pause "
+                                 "and must end a sentence (., ?, !; not on and/the/because/um...)")
+    transcript_wait_s: float = Field(0.6, ge=0, le=5.0, description="longest wait for that transcript; later "
+                                     "(an overloaded server) the model decides alone")
     silence_prompt_s: float = Field(12.0, ge=0, description="no speech this long after the question: prompt once (0 = never)")
     cue: bool = Field(True, description="in auto mode with tts, a short spoken cue (the style card's turn_cues, "
                       "\"Okay.\") the moment the turn is detected, before the reply is ready")

@@ -15,6 +15,9 @@ T = TypeVar("T")
 # Who the work is for (a connection or session). Set once by whoever serves a client; every task it starts
 # inherits it. Work with no owner shares one queue.
 inference_owner: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("inference_owner", default=None)
+# Work someone is waiting on right now (the transcript the turn detector reads at a pause): served before
+# the round-robin queue. Kept for short jobs, or it would starve everyone else.
+inference_urgent: contextvars.ContextVar[bool] = contextvars.ContextVar("inference_urgent", default=False)
 
 
 class FairLimiter:
@@ -28,22 +31,29 @@ class FairLimiter:
     def __init__(self, slots: int) -> None:
         self._free = slots
         self._waiting: OrderedDict[Hashable | None, deque[asyncio.Future[None]]] = OrderedDict()
+        self._urgent: deque[asyncio.Future[None]] = deque()
 
     @property
     def queued(self) -> int:
-        return sum(len(q) for q in self._waiting.values())
+        return sum(len(q) for q in self._waiting.values()) + len(self._urgent)
 
-    async def acquire(self, owner: Hashable | None) -> None:
-        if self._free > 0 and not self._waiting:
+    async def acquire(self, owner: Hashable | None, *, urgent: bool = False) -> None:
+        if self._free > 0 and not self._waiting and not self._urgent:
             self._free -= 1
             return
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(owner, deque()).append(granted)
+        if urgent:
+            self._urgent.append(granted)
+        else:
+            self._waiting.setdefault(owner, deque()).append(granted)
         try:
             await granted
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():
                 self.release()  # granted just as we were cancelled: pass the slot on
+            elif urgent:
+                if granted in self._urgent:
+                    self._urgent.remove(granted)
             else:
                 queue = self._waiting.get(owner)
                 if queue is not None and granted in queue:
@@ -53,6 +63,11 @@ class FairLimiter:
             raise
 
     def release(self) -> None:
+        while self._urgent:
+            granted = self._urgent.popleft()
+            if not granted.done():
+                granted.set_result(None)
+                return
         while self._waiting:
             owner, queue = next(iter(self._waiting.items()))
             granted = queue.popleft()
@@ -85,7 +100,7 @@ class InferenceWorkers:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         limiter = self._limiters.setdefault(loop, FairLimiter(self.workers))
-        await limiter.acquire(inference_owner.get())
+        await limiter.acquire(inference_owner.get(), urgent=inference_urgent.get())
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
         finally:

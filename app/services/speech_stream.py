@@ -24,6 +24,7 @@ import numpy as np
 from app.errors import InvalidInput
 from app.inference.audio import SAMPLE_RATE, StreamResampler
 from app.inference.stt.base import SpeechToText, Transcript, Word, join_words
+from app.inference.workers import inference_urgent
 from app.services.speech_windows import PauseSegmenter, windows
 from app.settings import SttSettings
 
@@ -153,7 +154,11 @@ class StreamingTranscription:
             # shielded: a detector that stops waiting must not cancel the windows' final passes
             return join_words([w for task in self._windows for w in await asyncio.shield(task)])
         self._partial_due = self._samples + int(self.settings.partial_interval_s * SAMPLE_RATE)
-        self._partial = asyncio.create_task(self._display_pass(start, self._samples))
+        token = inference_urgent.set(True)  # someone waits on this pass: ahead of the other sessions' queue
+        try:
+            self._partial = asyncio.create_task(self._display_pass(start, self._samples))
+        finally:
+            inference_urgent.reset(token)
         await _quietly(self._partial)
         return join_words(self._settled_words() + self._preview)
 

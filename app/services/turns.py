@@ -235,6 +235,7 @@ class TurnDetector:
         self._arrivals: list[tuple[int, float]] = []  # (samples so far, monotonic arrival) per push
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.transcript_late = 0  # pauses where the transcript came too late to be read
         self._closed = False
 
     def push(self, audio: np.ndarray, arrived: float) -> None:
@@ -303,9 +304,9 @@ class TurnDetector:
                 probability = None
             opened = False
             if wants_transcript(self.settings, probability) and cb.settle is not None:
-                # No longer than the long-silence rule would have waited (audio time ~ wall time when live).
-                budget = max(0.0, self.settings.max_pause_s - self.tracker.silence_s)
-                opened = not transcript_ends_sentence(await self._settle(cb.settle, budget))
+                # An overloaded server must not make every answer wait: after transcript_wait_s the model decides.
+                text = await self._settle(cb.settle, self.settings.transcript_wait_s)
+                opened = text is not None and not transcript_ends_sentence(text)
                 if not await self._still_paused():
                     continue  # the candidate spoke again meanwhile (that speech may hold a new pause)
             decision = self.tracker.on_probability(probability, opened)
@@ -316,18 +317,16 @@ class TurnDetector:
             break
         return self.tracker.on_time()
 
-    @staticmethod
-    async def _settle(settle: Callable[[], Awaitable[str | None]], budget_s: float) -> str:
-        """The transcript at this pause; "" (the sentence may be open: the model alone does not end the turn)
-        when it fails or comes later than `budget_s` (an overloaded server)."""
+    async def _settle(self, settle: Callable[[], Awaitable[str | None]], budget_s: float) -> str | None:
+        """The transcript at this pause, or None when it fails or takes longer than `budget_s`."""
         try:
             return await asyncio.wait_for(settle(), budget_s) or ""
         except TimeoutError:
-            log.info("no transcript within %.1f s of the pause; the long-silence rule decides", budget_s)
-            return ""
+            self.transcript_late += 1
+            log.info("no transcript within %.1f s of the pause; the model decides alone", budget_s)
         except Exception:
-            log.exception("transcribing the answer at a pause failed")
-            return ""
+            log.exception("transcribing the answer at a pause failed; the model decides alone")
+        return None
 
     async def _events(self, events: list[str]) -> None:
         cb = self.callbacks

@@ -67,6 +67,31 @@ def test_fair_limiter_serves_owners_in_turn() -> None:
     assert order.index("victim") <= 2, order  # behind the job running and at most one more, not all six
 
 
+def test_urgent_work_goes_before_the_queue_and_a_cancelled_one_frees_nothing_twice() -> None:
+    async def scenario() -> list[str]:
+        limiter = FairLimiter(1)
+        order: list[str] = []
+
+        async def job(owner: str, label: str, urgent: bool = False) -> None:
+            await limiter.acquire(owner, urgent=urgent)
+            order.append(label)
+            await asyncio.sleep(0.001)
+            limiter.release()
+
+        queued = [asyncio.create_task(job(o, f"{o}{i}")) for i in range(3) for o in ("a", "b")]
+        await asyncio.sleep(0)
+        dropped = asyncio.create_task(job("c", "dropped", urgent=True))
+        urgent = asyncio.create_task(job("c", "urgent", urgent=True))
+        await asyncio.sleep(0)
+        dropped.cancel()
+        await asyncio.gather(*queued, urgent, dropped, return_exceptions=True)
+        assert limiter._free == 1 and limiter.queued == 0
+        return order
+
+    order = asyncio.run(scenario())
+    assert order.index("urgent") == 1 and "dropped" not in order, order  # right after the job that was running
+
+
 def test_cancelled_waiter_does_not_leak_the_slot() -> None:
     async def scenario() -> int:
         limiter = FairLimiter(1)
