@@ -110,8 +110,9 @@ class FasterWhisperEngine:
     def transcribe_sync(self, audio: np.ndarray, prompt: str | None = None, preview: bool = False) -> Transcript:
         """Blocking transcription; call from a worker thread only. `prompt`: None = configured default, "" = none.
 
-        `preview`: a display-only pass (transcript_partial) with a short encoder window, ~4x cheaper on
-        a few seconds of audio; final words always come from full windows (STT__MIN_WINDOW_S).
+        `preview`: a display-only pass (transcript_partial, the turn detector's look at a pause) with a short
+        encoder window and greedy decoding, ~5x cheaper on a few seconds of audio; final words always come
+        from full windows and the configured beam (STT__MIN_WINDOW_S, STT__BEAM_SIZE).
 
         Temperature 0 only: Whisper's fallback re-decodes a doubtful window at up to five higher
         temperatures, by random sampling. On hesitant speech ("uh ... um ...") every window is doubtful,
@@ -128,14 +129,14 @@ class FasterWhisperEngine:
         multilingual = bool(getattr(model.model, "is_multilingual", False))
         _call.min_frames = _PREVIEW_MIN_FRAMES if preview else None
         try:
-            words, language = self._decode(model, audio, prompt, multilingual, duration)
+            words, language = self._decode(model, audio, prompt, multilingual, duration, preview)
         finally:
             _call.min_frames = None
         self._calls += 1
         return Transcript(text=join_words(words), words=tuple(words), duration_s=duration, language=language)
 
     def _decode(self, model: Any, audio: np.ndarray, prompt: str | None, multilingual: bool,
-                duration: float) -> tuple[list[Word], str]:
+                duration: float, preview: bool = False) -> tuple[list[Word], str]:
         offset = 0.0
         if self.settings.vad:
             # Silero VAD decides whether there is speech and where it starts and ends; the speech is then
@@ -149,7 +150,8 @@ class FasterWhisperEngine:
         segments, info = model.transcribe(
             audio.astype(np.float32, copy=False),
             language=(self.settings.language or None) if multilingual else "en",
-            beam_size=self.settings.beam_size,
+            # Previews: greedy (half the time of a 5-beam search on 6 s, same words on the development clips).
+            beam_size=1 if preview else self.settings.beam_size,
             word_timestamps=True,
             initial_prompt=prompt or None,
             condition_on_previous_text=False,
