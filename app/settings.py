@@ -177,7 +177,7 @@ class TurnSettings(BaseModel):
                                      "(an overloaded server) the model decides alone")
     silence_prompt_s: float = Field(12.0, ge=0, description="no speech this long after the question: prompt once (0 = never)")
     cue: bool = Field(True, description="in auto mode with tts, a short spoken cue (the style card's turn_cues, "
-                      "\"Okay.\") the moment the turn is detected, before the reply is ready")
+                      "\"All right.\") the moment the turn is detected, before the reply is ready")
     barge_in: bool = Field(True, description="in auto mode, candidate speech stops the interviewer's voice")
     barge_in_speech_s: float = Field(0.6, ge=0.1, le=5.0, description="speech needed to interrupt (back-channels are shorter)")
 

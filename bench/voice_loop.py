@@ -6,7 +6,7 @@ side on the same server, with the button (manual: audio_end right after the spee
 
 Per answer, from the client's clock, in ms after the end of speech (the moment the frame holding the
 last speech sample was sent): turn_detected (auto), the first audio of the interviewer's reply (the cue
-that takes the turn, "Okay.", in auto mode with TURNS__CUE on; else the reply itself), transcript_final,
+that takes the turn, "All right.", in auto mode with TURNS__CUE on; else the reply itself), transcript_final,
 next question, and the first audio of the reply proper (the interviewer_message). A false cut is a
 turn_detected received before the answer's speech had all been sent.
 The server's own stage times (GET /metrics/summary -> latency) are printed too.

@@ -357,7 +357,7 @@ class AnswerDesk:
                              quiet_since_s=quiet_since)
 
     def _say_cue(self, reply_to: str | None, clock: StageClock) -> None:
-        """The interviewer takes the turn at once ("Okay."), so the candidate knows it was heard to the end
+        """The interviewer takes the turn at once ("All right."), so the candidate knows it was heard to the end
         while the transcript and the reply are being made. Not over the interviewer's own speech."""
         voice = self.ports.voice()
         if not (self.tts and self.settings.turns.cue) or (voice is not None and voice.speaking()):

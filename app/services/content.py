@@ -29,7 +29,7 @@ class StyleCard:
     # "strong" | "partial" | "brief" -> acknowledgements that fit an answer of that kind
     acknowledgements_by_fit: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Said the moment a hands-free answer is over, before anything is known about it: neutral, no praise.
-    turn_cues: tuple[str, ...] = ("Okay.",)
+    turn_cues: tuple[str, ...] = ("All right.",)
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
             closing=raw["closing"],
             silence_prompt=raw.get("silence_prompt", StyleCard.silence_prompt),
             acknowledgements_by_fit={k: tuple(v) for k, v in raw.get("acknowledgements_by_fit", {}).items()},
-            turn_cues=tuple(raw.get("turn_cues", ("Okay.",))),
+            turn_cues=tuple(raw.get("turn_cues", ("All right.",))),
         )
     questions = tuple(BankQuestion(**q) for q in _load_json(data_dir / "questions.json")["questions"])
     raw_policy = _load_json(data_dir / "study_policy.json")
